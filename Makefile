@@ -1,0 +1,43 @@
+# mcpstore's commands. Each brings up what it needs: `make test` and
+# `make bench` start a throwaway PostgreSQL (scripts/with-postgres) unless
+# MCPSTORE_TEST_DATABASE_URL names one.
+
+GO      ?= go
+TOOL    := $(GO) tool -modfile=tools/go.mod
+WITH_PG := scripts/with-postgres
+PKG     := github.com/mcpstore/mcpstore
+TESTOUT := $(or $(TMPDIR),/tmp)/mcpstore-test.json
+
+.PHONY: all generate check test bench demo
+
+all: check test
+
+## generate: compile queries/ against schema/ into gen/ with the pinned sqlc.
+generate:
+	$(TOOL) sqlc generate
+
+## check: fail when gen/ is stale, gofmt would change a file, go vet
+## complains, go.mod is untidy, or an engine pulls in the other's driver.
+check:
+	@echo "check: gen/ is what sqlc generates from queries/ and schema/"
+	@$(TOOL) sqlc diff || { echo "gen/ is stale: run 'make generate'" >&2; exit 1; }
+	@echo "check: gofmt"
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
+	@echo "check: go vet"
+	@$(GO) vet ./...
+	@echo "check: go.mod and go.sum are tidy"
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod is not tidy: run 'go mod tidy'" >&2; exit 1; }
+	@echo "check: db/postgres does not compile SQLite, db/sqlite does not compile pgx"
+	@test "$$($(GO) list -deps ./db/postgres | grep -c modernc)" = 0
+	@test "$$($(GO) list -deps ./db/sqlite | grep -c jackc/pgx)" = 0
+	@echo "check: ok"
+
+## test: every test, race detector on, on a real PostgreSQL and SQLite.
+test:
+	$(WITH_PG) $(TOOL) gotestsum --format testname --jsonfile $(TESTOUT) -- -race -count=1 ./...
+	@scripts/conformance-summary $(TESTOUT)
+
+## bench: the Go benchmarks, on both engines.
+bench:
+	$(WITH_PG) $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...

@@ -1,0 +1,288 @@
+package dbtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcpstore/mcpstore/db"
+)
+
+// newKey returns a valid APIKeyCreate whose hash and name derive from n.
+func newKey(n int) db.APIKeyCreate {
+	return db.APIKeyCreate{
+		Name:    fmt.Sprintf("key-%d", n),
+		Prefix:  fmt.Sprintf("mcp_%04d", n),
+		KeyHash: fmt.Sprintf("%064x", n),
+	}
+}
+
+func exerciseAPIKeys(t *testing.T, e Engine) {
+	t.Run("CreateGet", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		exp := time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)
+		in := db.APIKeyCreate{
+			ID: "key-1", Name: "agent", Prefix: "mcp_AbCd", KeyHash: fmt.Sprintf("%064x", 1),
+			UserID: "alice", Roles: []string{"agent", "reader"}, Permissions: []string{"tools:call:*"},
+			ExpiresAt: exp, Metadata: json.RawMessage(`{"team":"core"}`),
+		}
+		created, err := s.APIKeys().Create(ctx, in)
+		require.NoError(t, err)
+		assert.Equal(t, "key-1", created.ID)
+		assert.Equal(t, "agent", created.Name)
+		assert.Equal(t, "mcp_AbCd", created.Prefix)
+		assert.Equal(t, in.KeyHash, created.KeyHash)
+		assert.Equal(t, "alice", created.UserID)
+		assert.Equal(t, []string{"agent", "reader"}, created.Roles)
+		assert.Equal(t, []string{"tools:call:*"}, created.Permissions)
+		assert.True(t, created.IsActive)
+		assert.True(t, exp.Equal(created.ExpiresAt), "expires_at %v", created.ExpiresAt)
+		assert.True(t, created.LastUsedAt.IsZero())
+		assert.WithinDuration(t, time.Now(), created.CreatedAt, time.Minute)
+		assert.Equal(t, `{"team":"core"}`, string(created.Metadata))
+
+		got, err := s.APIKeys().Get(ctx, "key-1")
+		require.NoError(t, err)
+		assert.Equal(t, created, got)
+		byHash, err := s.APIKeys().GetByHash(ctx, in.KeyHash)
+		require.NoError(t, err)
+		assert.Equal(t, created, byHash)
+	})
+
+	t.Run("CreateGeneratesID", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		a, err := s.APIKeys().Create(ctx, newKey(1))
+		require.NoError(t, err)
+		b, err := s.APIKeys().Create(ctx, newKey(2))
+		require.NoError(t, err)
+		assert.NotEmpty(t, a.ID)
+		assert.NotEqual(t, a.ID, b.ID)
+		assert.Equal(t, []string{}, a.Roles, "no roles is an empty list, not nil")
+	})
+
+	t.Run("CreateConflict", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		k, err := s.APIKeys().Create(ctx, newKey(1))
+		require.NoError(t, err)
+		dupHash := newKey(2)
+		dupHash.KeyHash = k.KeyHash
+		_, err = s.APIKeys().Create(ctx, dupHash)
+		assert.ErrorIs(t, err, db.ErrConflict)
+		dupID := newKey(3)
+		dupID.ID = k.ID
+		_, err = s.APIKeys().Create(ctx, dupID)
+		assert.ErrorIs(t, err, db.ErrConflict)
+		assert.EqualValues(t, 1, count(t, e, s, "api_keys", ""))
+	})
+
+	t.Run("NotFound", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		_, err := s.APIKeys().Get(ctx, "nope")
+		assert.ErrorIs(t, err, db.ErrNotFound)
+		_, err = s.APIKeys().GetByHash(ctx, "nope")
+		assert.ErrorIs(t, err, db.ErrNotFound)
+		_, err = s.APIKeys().Update(ctx, "nope", db.APIKeyUpdate{Name: db.Set("x")})
+		assert.ErrorIs(t, err, db.ErrNotFound)
+		assert.ErrorIs(t, s.APIKeys().Delete(ctx, "nope"), db.ErrNotFound)
+		assert.ErrorIs(t, s.APIKeys().Deactivate(ctx, "nope"), db.ErrNotFound)
+		var dbErr *db.Error
+		require.ErrorAs(t, err, &dbErr)
+		assert.Equal(t, "APIKeys.Update", dbErr.Op)
+	})
+
+	t.Run("FindByPrefix", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		for i := range 3 {
+			k := newKey(i)
+			if i < 2 {
+				k.Prefix = "mcp_same"
+			}
+			_, err := s.APIKeys().Create(ctx, k)
+			require.NoError(t, err)
+		}
+		got, err := s.APIKeys().ListByPrefix(ctx, "mcp_same")
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		assert.Equal(t, "key-0", got[0].Name)
+		assert.Equal(t, "key-1", got[1].Name)
+		none, err := s.APIKeys().ListByPrefix(ctx, "mcp_none")
+		require.NoError(t, err)
+		assert.Empty(t, none)
+	})
+
+	t.Run("ListPaging", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		for i := range 5 {
+			_, err := s.APIKeys().Create(ctx, newKey(i))
+			require.NoError(t, err)
+		}
+		page, err := s.APIKeys().List(ctx, db.Page{Limit: 2, Offset: 2})
+		require.NoError(t, err)
+		require.Len(t, page, 2)
+		assert.Equal(t, "key-2", page[0].Name)
+		assert.Equal(t, "key-3", page[1].Name)
+		all, err := s.APIKeys().List(ctx, db.Page{})
+		require.NoError(t, err)
+		assert.Len(t, all, 5, "a zero Page lists up to DefaultLimit")
+		past, err := s.APIKeys().List(ctx, db.Page{Limit: 10, Offset: 5})
+		require.NoError(t, err)
+		assert.Empty(t, past)
+	})
+
+	t.Run("FindActive", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		var ids []string
+		for i := range 4 {
+			k, err := s.APIKeys().Create(ctx, newKey(i))
+			require.NoError(t, err)
+			ids = append(ids, k.ID)
+		}
+		require.NoError(t, s.APIKeys().Deactivate(ctx, ids[1]))
+		inactive := newKey(9)
+		inactive.Inactive = true
+		_, err := s.APIKeys().Create(ctx, inactive)
+		require.NoError(t, err)
+		active, err := s.APIKeys().ListActive(ctx, db.Page{})
+		require.NoError(t, err)
+		require.Len(t, active, 3)
+		for _, k := range active {
+			assert.True(t, k.IsActive)
+			assert.NotEqual(t, ids[1], k.ID)
+		}
+		got, err := s.APIKeys().Get(ctx, ids[1])
+		require.NoError(t, err)
+		assert.False(t, got.IsActive, "Deactivate")
+	})
+
+	// The seed's find_by_user ignored its argument and returned every key.
+	t.Run("FindByUserFilters", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		users := []string{"alice", "bob", "alice", "", "alice"}
+		var aliceIDs []string
+		for i, u := range users {
+			k := newKey(i)
+			k.UserID = u
+			created, err := s.APIKeys().Create(ctx, k)
+			require.NoError(t, err)
+			if u == "alice" {
+				aliceIDs = append(aliceIDs, created.ID)
+			}
+		}
+		require.NoError(t, s.APIKeys().Deactivate(ctx, aliceIDs[1]))
+
+		all, err := s.APIKeys().ListByUser(ctx, "alice", false, db.Page{})
+		require.NoError(t, err)
+		require.Len(t, all, 3)
+		for i, k := range all {
+			assert.Equal(t, "alice", k.UserID)
+			assert.Equal(t, aliceIDs[i], k.ID)
+		}
+		active, err := s.APIKeys().ListByUser(ctx, "alice", true, db.Page{})
+		require.NoError(t, err)
+		assert.Len(t, active, 2)
+		bob, err := s.APIKeys().ListByUser(ctx, "bob", true, db.Page{})
+		require.NoError(t, err)
+		require.Len(t, bob, 1)
+		assert.Equal(t, "bob", bob[0].UserID)
+		nobody, err := s.APIKeys().ListByUser(ctx, "carol", false, db.Page{})
+		require.NoError(t, err)
+		assert.Empty(t, nobody)
+		paged, err := s.APIKeys().ListByUser(ctx, "alice", false, db.Page{Limit: 1, Offset: 2})
+		require.NoError(t, err)
+		require.Len(t, paged, 1)
+		assert.Equal(t, aliceIDs[2], paged[0].ID)
+	})
+
+	t.Run("Update", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		in := newKey(1)
+		in.UserID = "alice"
+		in.Roles = []string{"a"}
+		in.ExpiresAt = time.Now().Add(time.Hour)
+		in.Metadata = json.RawMessage(`{"x":1}`)
+		k, err := s.APIKeys().Create(ctx, in)
+		require.NoError(t, err)
+
+		u, err := s.APIKeys().Update(ctx, k.ID, db.APIKeyUpdate{
+			Name:        db.Set("renamed"),
+			Permissions: db.Set([]string{"tools:call:search_*"}),
+		})
+		require.NoError(t, err)
+		assert.Equal(t, "renamed", u.Name)
+		assert.Equal(t, []string{"tools:call:search_*"}, u.Permissions)
+		assert.Equal(t, "alice", u.UserID, "fields not set keep their value")
+		assert.Equal(t, []string{"a"}, u.Roles)
+		assert.True(t, k.ExpiresAt.Equal(u.ExpiresAt))
+		assert.Equal(t, `{"x":1}`, string(u.Metadata))
+
+		u, err = s.APIKeys().Update(ctx, k.ID, db.APIKeyUpdate{
+			UserID:    db.Set(""),
+			ExpiresAt: db.Set(time.Time{}),
+			Metadata:  db.Set[json.RawMessage](nil),
+			Roles:     db.Set[[]string](nil),
+			IsActive:  db.Set(false),
+		})
+		require.NoError(t, err)
+		assert.Equal(t, "", u.UserID)
+		assert.True(t, u.ExpiresAt.IsZero())
+		assert.Nil(t, u.Metadata)
+		assert.Equal(t, []string{}, u.Roles)
+		assert.False(t, u.IsActive)
+		assert.EqualValues(t, 1, count(t, e, s, "api_keys", "user_id IS NULL AND expires_at IS NULL AND metadata IS NULL"))
+
+		got, err := s.APIKeys().Get(ctx, k.ID)
+		require.NoError(t, err)
+		assert.Equal(t, u, got)
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		k, err := s.APIKeys().Create(ctx, newKey(1))
+		require.NoError(t, err)
+		other, err := s.APIKeys().Create(ctx, newKey(2))
+		require.NoError(t, err)
+		require.NoError(t, s.APIKeys().Delete(ctx, k.ID))
+		_, err = s.APIKeys().Get(ctx, k.ID)
+		assert.ErrorIs(t, err, db.ErrNotFound)
+		_, err = s.APIKeys().Get(ctx, other.ID)
+		assert.NoError(t, err)
+	})
+
+	t.Run("UpdateLastUsed", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		k, err := s.APIKeys().Create(ctx, newKey(1))
+		require.NoError(t, err)
+		t1 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+		require.NoError(t, s.APIKeys().UpdateLastUsed(ctx, k.ID, t1))
+		got, err := s.APIKeys().Get(ctx, k.ID)
+		require.NoError(t, err)
+		assert.True(t, t1.Equal(got.LastUsedAt))
+		// An older time never moves it backwards.
+		require.NoError(t, s.APIKeys().UpdateLastUsed(ctx, k.ID, t1.Add(-time.Hour)))
+		got, err = s.APIKeys().Get(ctx, k.ID)
+		require.NoError(t, err)
+		assert.True(t, t1.Equal(got.LastUsedAt))
+		t2 := t1.Add(time.Minute)
+		require.NoError(t, s.APIKeys().UpdateLastUsed(ctx, k.ID, t2))
+		got, err = s.APIKeys().Get(ctx, k.ID)
+		require.NoError(t, err)
+		assert.True(t, t2.Equal(got.LastUsedAt))
+		assert.NoError(t, s.APIKeys().UpdateLastUsed(ctx, "unknown", t2), "unknown ids are ignored")
+	})
+
+	t.Run("Nulls", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		k, err := s.APIKeys().Create(ctx, newKey(1))
+		require.NoError(t, err)
+		assert.Equal(t, "", k.UserID)
+		assert.True(t, k.ExpiresAt.IsZero())
+		assert.True(t, k.LastUsedAt.IsZero())
+		assert.Nil(t, k.Metadata)
+		assert.EqualValues(t, 1, count(t, e, s, "api_keys",
+			"user_id IS NULL AND expires_at IS NULL AND last_used_at IS NULL AND metadata IS NULL"))
+	})
+}

@@ -1,0 +1,256 @@
+package dbtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcpstore/mcpstore/db"
+)
+
+func newEvent(req string, at time.Time) db.AuditLogCreate {
+	return db.AuditLogCreate{
+		RequestID: req, Action: "tool_call", ResourceType: "tool", Status: "success", CreatedAt: at,
+	}
+}
+
+func ms(v float64) *float64 { return &v }
+
+func exerciseAuditLogs(t *testing.T, e Engine) {
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+	t.Run("LogGet", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		in := db.AuditLogCreate{
+			EventID: uuid.New(), RequestID: "req-1", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
+			UserID: "alice", APIKeyID: "key-1", ClientIP: "192.0.2.7",
+			Action: "tool_call", ResourceType: "tool", ResourceID: "search",
+			RequestData:  json.RawMessage(`{"arguments":{"q":"x"}}`),
+			ResponseData: json.RawMessage(`{"result":{"ok":true}}`),
+			Status:       "error", ErrorMessage: "boom", DurationMS: ms(12.5), CreatedAt: base,
+		}
+		got, err := s.AuditLogs().Insert(ctx, in)
+		require.NoError(t, err)
+		assert.NotZero(t, got.ID)
+		want := db.AuditLog{
+			ID: got.ID, EventID: in.EventID, RequestID: "req-1", TraceID: in.TraceID, UserID: "alice",
+			APIKeyID: "key-1", ClientIP: "192.0.2.7", Action: "tool_call", ResourceType: "tool",
+			ResourceID: "search", RequestData: in.RequestData, ResponseData: in.ResponseData,
+			Status: "error", ErrorMessage: "boom", DurationMS: ms(12.5), CreatedAt: base,
+		}
+		assert.Equal(t, want, got)
+		again, err := s.AuditLogs().Get(ctx, got.ID)
+		require.NoError(t, err)
+		assert.Equal(t, want, again)
+
+		_, err = s.AuditLogs().Insert(ctx, in)
+		assert.ErrorIs(t, err, db.ErrConflict, "an event id is stored once")
+		_, err = s.AuditLogs().Get(ctx, got.ID+1000)
+		assert.ErrorIs(t, err, db.ErrNotFound)
+	})
+
+	t.Run("LogDefaults", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		got, err := s.AuditLogs().Insert(ctx, db.AuditLogCreate{RequestID: "r", Action: "a", ResourceType: "t", Status: "s"})
+		require.NoError(t, err)
+		assert.NotEqual(t, uuid.UUID{}, got.EventID, "an event id is generated")
+		assert.WithinDuration(t, time.Now(), got.CreatedAt, time.Minute, "created_at from the database clock")
+		assert.Nil(t, got.DurationMS)
+		assert.EqualValues(t, 1, count(t, e, s, "audit_logs",
+			"trace_id IS NULL AND user_id IS NULL AND api_key_id IS NULL AND client_ip IS NULL AND resource_id IS NULL"+
+				" AND request_data IS NULL AND response_data IS NULL AND error_message IS NULL AND duration_ms IS NULL"))
+	})
+
+	t.Run("InsertBatch", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		batch := make([]db.AuditLogCreate, 500)
+		for i := range batch {
+			batch[i] = newEvent(fmt.Sprintf("req-%d", i), base.Add(time.Duration(i)*time.Second))
+			batch[i].EventID = uuid.Must(uuid.NewV7())
+			batch[i].RequestData = json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))
+		}
+		n, err := s.AuditLogs().InsertBatch(ctx, batch)
+		require.NoError(t, err)
+		assert.EqualValues(t, 500, n)
+		assert.EqualValues(t, 500, count(t, e, s, "audit_logs", ""))
+		got, err := s.AuditLogs().ListByRequestID(ctx, "req-42")
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, batch[42].EventID, got[0].EventID)
+		assert.Equal(t, `{"i":42}`, string(got[0].RequestData))
+		assert.True(t, base.Add(42*time.Second).Equal(got[0].CreatedAt))
+
+		n, err = s.AuditLogs().InsertBatch(ctx, nil)
+		require.NoError(t, err)
+		assert.Zero(t, n)
+	})
+
+	// A batch retried after an ambiguous failure (it may or may not have
+	// been stored) must not store its events twice.
+	t.Run("InsertBatchRetryStoresOnce", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		batch := make([]db.AuditLogCreate, 100)
+		for i := range batch {
+			batch[i] = newEvent(fmt.Sprintf("req-%d", i), base)
+			batch[i].EventID = uuid.Must(uuid.NewV7())
+		}
+		n, err := s.AuditLogs().InsertBatch(ctx, batch[:60])
+		require.NoError(t, err)
+		assert.EqualValues(t, 60, n)
+		n, err = s.AuditLogs().InsertBatch(ctx, batch) // 60 stored, 40 new
+		require.NoError(t, err)
+		assert.EqualValues(t, 40, n)
+		n, err = s.AuditLogs().InsertBatch(ctx, batch)
+		require.NoError(t, err)
+		assert.EqualValues(t, 0, n)
+		assert.EqualValues(t, 100, count(t, e, s, "audit_logs", ""))
+	})
+
+	t.Run("InsertBatchAllOrNothing", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		batch := []db.AuditLogCreate{newEvent("ok-1", base), newEvent("", base), newEvent("ok-2", base)}
+		_, err := s.AuditLogs().InsertBatch(ctx, batch)
+		assert.ErrorIs(t, err, db.ErrInvalid)
+		var dbErr *db.Error
+		require.ErrorAs(t, err, &dbErr)
+		assert.Equal(t, "request_id", dbErr.Field)
+		assert.EqualValues(t, 0, count(t, e, s, "audit_logs", ""))
+	})
+
+	t.Run("FindByRequestID", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		for i, req := range []string{"r1", "r2", "r1", "r1"} {
+			ev := newEvent(req, base.Add(time.Duration(3-i)*time.Minute)) // inserted newest first
+			ev.Action = fmt.Sprintf("step-%d", i)
+			_, err := s.AuditLogs().Insert(ctx, ev)
+			require.NoError(t, err)
+		}
+		got, err := s.AuditLogs().ListByRequestID(ctx, "r1")
+		require.NoError(t, err)
+		require.Len(t, got, 3)
+		assert.Equal(t, []string{"step-3", "step-2", "step-0"}, []string{got[0].Action, got[1].Action, got[2].Action}, "oldest first")
+	})
+
+	t.Run("FindByUserNewestFirstPaged", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		for i := range 6 {
+			ev := newEvent(fmt.Sprintf("r%d", i), base.Add(time.Duration(i)*time.Minute))
+			ev.UserID = "alice"
+			if i%3 == 0 {
+				ev.UserID = "bob"
+			}
+			_, err := s.AuditLogs().Insert(ctx, ev)
+			require.NoError(t, err)
+		}
+		all, err := s.AuditLogs().ListByUser(ctx, "alice", db.Page{})
+		require.NoError(t, err)
+		require.Len(t, all, 4)
+		assert.Equal(t, []string{"r5", "r4", "r2", "r1"}, reqIDs(all))
+		page, err := s.AuditLogs().ListByUser(ctx, "alice", db.Page{Limit: 2, Offset: 1})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"r4", "r2"}, reqIDs(page))
+	})
+
+	t.Run("FindByDateRange", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		for i := range 10 {
+			ev := newEvent(fmt.Sprintf("r%d", i), base.Add(time.Duration(i)*time.Hour))
+			if i%2 == 1 {
+				ev.Action = "tools_list"
+			}
+			_, err := s.AuditLogs().Insert(ctx, ev)
+			require.NoError(t, err)
+		}
+		from, to := base.Add(2*time.Hour), base.Add(6*time.Hour)
+		got, err := s.AuditLogs().ListByDateRange(ctx, from, to, "", db.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"r2", "r3", "r4", "r5"}, reqIDs(got), "[from, to): from included, to excluded")
+		got, err = s.AuditLogs().ListByDateRange(ctx, from, to, "tools_list", db.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"r3", "r5"}, reqIDs(got))
+		got, err = s.AuditLogs().ListByDateRange(ctx, from, to, "", db.Page{Limit: 2, Offset: 1})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"r3", "r4"}, reqIDs(got))
+	})
+
+	t.Run("Statistics", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		// In the window: 6 tool_call (4 success, 2 error), 3 tools_list
+		// (2 success, 1 denied). Outside it: 2 more.
+		rows := []struct {
+			action, status string
+			at             time.Duration
+		}{
+			{"tool_call", "success", 0}, {"tool_call", "success", time.Minute}, {"tool_call", "success", 2 * time.Minute},
+			{"tool_call", "success", 3 * time.Minute}, {"tool_call", "error", 4 * time.Minute}, {"tool_call", "error", 5 * time.Minute},
+			{"tools_list", "success", 6 * time.Minute}, {"tools_list", "success", 7 * time.Minute}, {"tools_list", "denied", 8 * time.Minute},
+			{"tool_call", "success", -time.Second}, {"tool_call", "error", time.Hour},
+		}
+		batch := make([]db.AuditLogCreate, len(rows))
+		for i, r := range rows {
+			batch[i] = newEvent(fmt.Sprint(i), base.Add(r.at))
+			batch[i].Action, batch[i].Status = r.action, r.status
+		}
+		_, err := s.AuditLogs().InsertBatch(ctx, batch)
+		require.NoError(t, err)
+		st, err := s.AuditLogs().Statistics(ctx, base, base.Add(time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, db.AuditStatistics{
+			Total:    9,
+			ByStatus: map[string]int64{"success": 6, "error": 2, "denied": 1},
+			ByAction: map[string]int64{"tool_call": 6, "tools_list": 3},
+		}, st)
+		empty, err := s.AuditLogs().Statistics(ctx, base.Add(-48*time.Hour), base.Add(-24*time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, db.NewAuditStatistics(), empty)
+	})
+
+	t.Run("CompleteUpdate", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		ev, err := s.AuditLogs().Insert(ctx, newEvent("r", base))
+		require.NoError(t, err)
+		done, err := s.AuditLogs().Complete(ctx, ev.ID, db.AuditLogComplete{
+			Status: "error", ResponseData: json.RawMessage(`{"code":-32000}`), ErrorMessage: "failed", DurationMS: ms(3),
+		})
+		require.NoError(t, err)
+		assert.Equal(t, "error", done.Status)
+		assert.Equal(t, `{"code":-32000}`, string(done.ResponseData))
+		assert.Equal(t, "failed", done.ErrorMessage)
+		assert.Equal(t, ms(3), done.DurationMS)
+		assert.Equal(t, ev.RequestID, done.RequestID)
+		assert.Equal(t, ev.CreatedAt, done.CreatedAt)
+		_, err = s.AuditLogs().Complete(ctx, ev.ID+1000, db.AuditLogComplete{Status: "x"})
+		assert.ErrorIs(t, err, db.ErrNotFound)
+	})
+
+	t.Run("ListAndDelete", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		var ids []int64
+		for i := range 3 {
+			ev, err := s.AuditLogs().Insert(ctx, newEvent(fmt.Sprint(i), base.Add(time.Duration(i)*time.Second)))
+			require.NoError(t, err)
+			ids = append(ids, ev.ID)
+		}
+		require.NoError(t, s.AuditLogs().Delete(ctx, ids[1]))
+		assert.ErrorIs(t, s.AuditLogs().Delete(ctx, ids[1]), db.ErrNotFound)
+		all, err := s.AuditLogs().List(ctx, db.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"0", "2"}, reqIDs(all))
+		page, err := s.AuditLogs().List(ctx, db.Page{Limit: 1, Offset: 1})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"2"}, reqIDs(page))
+	})
+}
+
+func reqIDs(l []db.AuditLog) []string {
+	out := make([]string, len(l))
+	for i, a := range l {
+		out[i] = a.RequestID
+	}
+	return out
+}

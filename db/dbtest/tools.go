@@ -1,0 +1,244 @@
+package dbtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcpstore/mcpstore/db"
+)
+
+const schemaObj = `{"type":"object"}`
+
+func newTool(server, name string) db.ToolCreate {
+	return db.ToolCreate{ServerID: server, Name: name, Description: "does " + name, InputSchema: json.RawMessage(schemaObj)}
+}
+
+// waitTick lets the clock move past the coarsest time a database keeps for
+// a default (SQLite's julianday('now') has millisecond precision).
+func waitTick() { time.Sleep(3 * time.Millisecond) }
+
+func exerciseTools(t *testing.T, e Engine) {
+	t.Run("CreateGet", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		in := db.ToolCreate{
+			ServerID: "srv", Name: "search", Title: "Search", Description: "finds things",
+			InputSchema:  json.RawMessage(`{"type":"object","properties":{"q":{"type":"string"}}}`),
+			OutputSchema: json.RawMessage(`{"type":"object"}`),
+			Annotations:  json.RawMessage(`{"readOnlyHint":true}`),
+			Metadata:     json.RawMessage(`{"v":2}`),
+		}
+		created, err := s.Tools().Create(ctx, in)
+		require.NoError(t, err)
+		assert.NotZero(t, created.ID)
+		assert.Equal(t, "srv", created.ServerID)
+		assert.Equal(t, "search", created.Name)
+		assert.Equal(t, "Search", created.Title)
+		assert.Equal(t, "finds things", created.Description)
+		assert.Equal(t, `{"type":"object","properties":{"q":{"type":"string"}}}`, string(created.InputSchema))
+		assert.Equal(t, `{"type":"object"}`, string(created.OutputSchema))
+		assert.Equal(t, `{"readOnlyHint":true}`, string(created.Annotations))
+		assert.Equal(t, `{"v":2}`, string(created.Metadata))
+		assert.True(t, created.IsActive)
+		assert.Equal(t, created.CreatedAt, created.UpdatedAt)
+
+		got, err := s.Tools().Get(ctx, created.ID)
+		require.NoError(t, err)
+		assert.Equal(t, created, got)
+		byName, err := s.Tools().GetByName(ctx, "srv", "search")
+		require.NoError(t, err)
+		assert.Equal(t, created, byName)
+	})
+
+	t.Run("NameUniquePerServer", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		a, err := s.Tools().Create(ctx, newTool("a", "search"))
+		require.NoError(t, err)
+		b, err := s.Tools().Create(ctx, newTool("b", "search"))
+		require.NoError(t, err, "another server may offer a tool of the same name")
+		_, err = s.Tools().Create(ctx, newTool("a", "search"))
+		assert.ErrorIs(t, err, db.ErrConflict)
+		noServer, err := s.Tools().Create(ctx, newTool("", "search"))
+		require.NoError(t, err)
+		_, err = s.Tools().Create(ctx, newTool("", "search"))
+		assert.ErrorIs(t, err, db.ErrConflict, "tools of no server are unique by name too")
+
+		got, err := s.Tools().GetByName(ctx, "b", "search")
+		require.NoError(t, err)
+		assert.Equal(t, b.ID, got.ID)
+		got, err = s.Tools().GetByName(ctx, "a", "search")
+		require.NoError(t, err)
+		assert.Equal(t, a.ID, got.ID)
+		got, err = s.Tools().GetByName(ctx, "", "search")
+		require.NoError(t, err)
+		assert.Equal(t, noServer.ID, got.ID)
+		_, err = s.Tools().GetByName(ctx, "c", "search")
+		assert.ErrorIs(t, err, db.ErrNotFound)
+	})
+
+	t.Run("NotFound", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		_, err := s.Tools().Get(ctx, 12345)
+		assert.ErrorIs(t, err, db.ErrNotFound)
+		_, err = s.Tools().Update(ctx, 12345, db.ToolUpdate{Description: db.Set("x")})
+		assert.ErrorIs(t, err, db.ErrNotFound)
+		assert.ErrorIs(t, s.Tools().Delete(ctx, 12345), db.ErrNotFound)
+	})
+
+	t.Run("ListPaging", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		var ids []int64
+		for i := range 5 {
+			tool, err := s.Tools().Create(ctx, newTool("srv", fmt.Sprintf("t%d", i)))
+			require.NoError(t, err)
+			ids = append(ids, tool.ID)
+		}
+		page, err := s.Tools().List(ctx, db.Page{Limit: 2, Offset: 1})
+		require.NoError(t, err)
+		require.Len(t, page, 2)
+		assert.Equal(t, ids[1], page[0].ID)
+		assert.Equal(t, ids[2], page[1].ID)
+	})
+
+	t.Run("FindByServer", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		for _, n := range []string{"zeta", "alpha", "mid"} {
+			_, err := s.Tools().Create(ctx, newTool("one", n))
+			require.NoError(t, err)
+		}
+		_, err := s.Tools().Create(ctx, newTool("two", "other"))
+		require.NoError(t, err)
+		got, err := s.Tools().ListByServer(ctx, "one")
+		require.NoError(t, err)
+		require.Len(t, got, 3)
+		assert.Equal(t, []string{"alpha", "mid", "zeta"}, []string{got[0].Name, got[1].Name, got[2].Name})
+	})
+
+	t.Run("FindActiveAndDeactivateByServer", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		for i := range 3 {
+			_, err := s.Tools().Create(ctx, newTool("one", fmt.Sprintf("t%d", i)))
+			require.NoError(t, err)
+		}
+		keep, err := s.Tools().Create(ctx, newTool("two", "t"))
+		require.NoError(t, err)
+		n, err := s.Tools().DeactivateByServer(ctx, "one")
+		require.NoError(t, err)
+		assert.EqualValues(t, 3, n)
+		n, err = s.Tools().DeactivateByServer(ctx, "one")
+		require.NoError(t, err)
+		assert.EqualValues(t, 0, n, "already inactive")
+		active, err := s.Tools().ListActive(ctx, db.Page{})
+		require.NoError(t, err)
+		require.Len(t, active, 1)
+		assert.Equal(t, keep.ID, active[0].ID)
+		one, err := s.Tools().ListByServer(ctx, "one")
+		require.NoError(t, err)
+		require.Len(t, one, 3)
+		for _, tool := range one {
+			assert.False(t, tool.IsActive)
+		}
+	})
+
+	t.Run("Update", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		tool, err := s.Tools().Create(ctx, newTool("srv", "t"))
+		require.NoError(t, err)
+		waitTick()
+		same, err := s.Tools().Update(ctx, tool.ID, db.ToolUpdate{Description: db.Set(tool.Description)})
+		require.NoError(t, err)
+		assert.Equal(t, tool.UpdatedAt, same.UpdatedAt, "writing the same value keeps updated_at")
+
+		waitTick()
+		u, err := s.Tools().Update(ctx, tool.ID, db.ToolUpdate{
+			Title:       db.Set("T"),
+			Annotations: db.Set(json.RawMessage(`{"destructiveHint":false}`)),
+		})
+		require.NoError(t, err)
+		assert.Equal(t, "T", u.Title)
+		assert.Equal(t, `{"destructiveHint":false}`, string(u.Annotations))
+		assert.Equal(t, tool.Description, u.Description)
+		assert.True(t, u.UpdatedAt.After(tool.UpdatedAt), "a change moves updated_at")
+		assert.Equal(t, tool.CreatedAt, u.CreatedAt)
+
+		u2, err := s.Tools().Update(ctx, tool.ID, db.ToolUpdate{Title: db.Set(""), Annotations: db.Set[json.RawMessage](nil)})
+		require.NoError(t, err)
+		assert.Equal(t, "", u2.Title)
+		assert.Nil(t, u2.Annotations)
+		assert.EqualValues(t, 1, count(t, e, s, "tool_registrations", "title IS NULL AND annotations IS NULL"))
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		tool, err := s.Tools().Create(ctx, newTool("srv", "t"))
+		require.NoError(t, err)
+		require.NoError(t, s.Tools().Delete(ctx, tool.ID))
+		_, err = s.Tools().Get(ctx, tool.ID)
+		assert.ErrorIs(t, err, db.ErrNotFound)
+	})
+
+	t.Run("Upsert", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		in := newTool("srv", "t")
+		first, err := s.Tools().Upsert(ctx, in)
+		require.NoError(t, err)
+		waitTick()
+		again, err := s.Tools().Upsert(ctx, in)
+		require.NoError(t, err)
+		assert.Equal(t, first, again, "an unchanged upsert changes nothing, updated_at included")
+
+		waitTick()
+		in.Description = "changed"
+		in.Inactive = true
+		changed, err := s.Tools().Upsert(ctx, in)
+		require.NoError(t, err)
+		assert.Equal(t, first.ID, changed.ID)
+		assert.Equal(t, "changed", changed.Description)
+		assert.False(t, changed.IsActive)
+		assert.True(t, changed.UpdatedAt.After(first.UpdatedAt))
+		assert.Equal(t, first.CreatedAt, changed.CreatedAt)
+		assert.EqualValues(t, 1, count(t, e, s, "tool_registrations", ""))
+	})
+
+	// The seed's upsert read, then wrote: two callers could both insert.
+	t.Run("ConcurrentUpsert", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		const workers = 32
+		var wg sync.WaitGroup
+		errs := make([]error, workers)
+		ids := make([]int64, workers)
+		for i := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				in := newTool("srv", "same")
+				in.Description = fmt.Sprintf("writer %d", i)
+				tool, err := s.Tools().Upsert(ctx, in)
+				errs[i], ids[i] = err, tool.ID
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			require.NoError(t, err, "writer %d", i)
+			assert.Equal(t, ids[0], ids[i], "every writer saw the same row")
+		}
+		assert.EqualValues(t, 1, count(t, e, s, "tool_registrations", ""))
+	})
+
+	t.Run("Nulls", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		tool, err := s.Tools().Create(ctx, newTool("", "t"))
+		require.NoError(t, err)
+		assert.Equal(t, "", tool.Title)
+		assert.Nil(t, tool.OutputSchema)
+		assert.Nil(t, tool.Annotations)
+		assert.Nil(t, tool.Metadata)
+		assert.EqualValues(t, 1, count(t, e, s, "tool_registrations",
+			"title IS NULL AND output_schema IS NULL AND annotations IS NULL AND metadata IS NULL AND server_id = ''"))
+	})
+}

@@ -1,0 +1,13 @@
+// Package db holds what both storage engines share: the domain types
+// (APIKey, Tool, AuditLog), the errors every method returns, the Store
+// interface with its three repositories, the validation that makes both
+// engines refuse the same input, and migrations through goose.
+//
+// The engines live in db/postgres (pgx, for fleets of gateway replicas) and
+// db/sqlite (modernc.org/sqlite, the zero-setup default). A program that
+// wants both, chosen by URL, uses db/dbopen.
+//
+// Every error returned by a Store is a *Error whose Kind is one of
+// ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable or ErrDatabase, so
+// callers use errors.Is and never see a driver's error type.
+package db

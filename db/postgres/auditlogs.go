@@ -1,0 +1,254 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mcpstore/mcpstore/db"
+	"github.com/mcpstore/mcpstore/gen/pgdb"
+)
+
+type auditLogs repos
+
+func auditLogOf(r pgdb.AuditLog) db.AuditLog {
+	return db.AuditLog{
+		ID:           r.ID,
+		EventID:      r.EventID,
+		RequestID:    r.RequestID,
+		TraceID:      str(r.TraceID),
+		UserID:       str(r.UserID),
+		APIKeyID:     str(r.ApiKeyID),
+		ClientIP:     str(r.ClientIp),
+		Action:       r.Action,
+		ResourceType: r.ResourceType,
+		ResourceID:   str(r.ResourceID),
+		RequestData:  jsonOf(r.RequestData),
+		ResponseData: jsonOf(r.ResponseData),
+		Status:       r.Status,
+		ErrorMessage: str(r.ErrorMessage),
+		DurationMS:   r.DurationMs,
+		CreatedAt:    r.CreatedAt.UTC(),
+	}
+}
+
+func auditLogsOf(rows []pgdb.AuditLog, err error) ([]db.AuditLog, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]db.AuditLog, len(rows))
+	for i, r := range rows {
+		out[i] = auditLogOf(r)
+	}
+	return out, nil
+}
+
+func (r auditLogs) Insert(ctx context.Context, in db.AuditLogCreate) (db.AuditLog, error) {
+	const op = "AuditLogs.Insert"
+	in, err := in.Checked()
+	if err != nil {
+		return db.AuditLog{}, mapErr(op, err)
+	}
+	row, err := r.q.AuditLogInsert(ctx, pgdb.AuditLogInsertParams{
+		EventID:      in.EventID,
+		RequestID:    in.RequestID,
+		TraceID:      nullStr(in.TraceID),
+		UserID:       nullStr(in.UserID),
+		ApiKeyID:     nullStr(in.APIKeyID),
+		ClientIp:     nullStr(in.ClientIP),
+		Action:       in.Action,
+		ResourceType: in.ResourceType,
+		ResourceID:   nullStr(in.ResourceID),
+		RequestData:  in.RequestData,
+		ResponseData: in.ResponseData,
+		Status:       in.Status,
+		ErrorMessage: nullStr(in.ErrorMessage),
+		DurationMs:   in.DurationMS,
+		CreatedAt:    nullTime(in.CreatedAt),
+	})
+	if err != nil {
+		return db.AuditLog{}, mapErr(op, err)
+	}
+	return auditLogOf(row), nil
+}
+
+// InsertBatch stores the batch with one COPY. COPY has no ON CONFLICT, so a
+// batch that holds an event stored already (a retry after an ambiguous
+// failure) is refused whole with a unique violation; only then is it sent
+// again as one pipelined round of INSERT ... ON CONFLICT (event_id) DO
+// NOTHING, which skips the stored events. The common case pays nothing for
+// exactly-once.
+func (r auditLogs) InsertBatch(ctx context.Context, in []db.AuditLogCreate) (int64, error) {
+	const op = "AuditLogs.InsertBatch"
+	if len(in) == 0 {
+		return 0, nil
+	}
+	rows := make([]pgdb.AuditLogInsertBatchParams, len(in))
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for i, e := range in {
+		e, err := e.Checked()
+		if err != nil {
+			return 0, mapErr(op, err)
+		}
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = now
+		}
+		rows[i] = pgdb.AuditLogInsertBatchParams{
+			EventID:      e.EventID,
+			RequestID:    e.RequestID,
+			TraceID:      nullStr(e.TraceID),
+			UserID:       nullStr(e.UserID),
+			ApiKeyID:     nullStr(e.APIKeyID),
+			ClientIp:     nullStr(e.ClientIP),
+			Action:       e.Action,
+			ResourceType: e.ResourceType,
+			ResourceID:   nullStr(e.ResourceID),
+			RequestData:  e.RequestData,
+			ResponseData: e.ResponseData,
+			Status:       e.Status,
+			ErrorMessage: nullStr(e.ErrorMessage),
+			DurationMs:   e.DurationMS,
+			CreatedAt:    e.CreatedAt,
+		}
+	}
+	// In a transaction, a failed COPY would abort it: Begin makes a
+	// savepoint there, and a transaction of its own on the pool.
+	var n int64
+	err := pgx.BeginFunc(ctx, r.c, func(tx pgx.Tx) error {
+		var err error
+		n, err = pgdb.New(tx).AuditLogInsertBatch(ctx, rows)
+		return err
+	})
+	if err == nil {
+		return n, nil
+	}
+	if mapped := mapErr(op, err); !errors.Is(mapped, db.ErrConflict) {
+		return 0, mapped
+	}
+	ignore := make([]pgdb.AuditLogInsertIgnoreParams, len(rows))
+	for i, row := range rows {
+		ignore[i] = pgdb.AuditLogInsertIgnoreParams(row)
+	}
+	n = 0
+	err = pgx.BeginFunc(ctx, r.c, func(tx pgx.Tx) error {
+		var firstErr error
+		pgdb.New(tx).AuditLogInsertIgnore(ctx, ignore).QueryRow(func(_ int, _ int64, err error) {
+			switch {
+			case err == nil:
+				n++
+			case errors.Is(err, pgx.ErrNoRows): // stored already
+			case firstErr == nil:
+				firstErr = err
+			}
+		})
+		return firstErr
+	})
+	if err != nil {
+		return 0, mapErr(op, err)
+	}
+	return n, nil
+}
+
+func (r auditLogs) Get(ctx context.Context, id int64) (db.AuditLog, error) {
+	row, err := r.q.AuditLogGetByID(ctx, id)
+	if err != nil {
+		return db.AuditLog{}, mapErr("AuditLogs.Get", err)
+	}
+	return auditLogOf(row), nil
+}
+
+func (r auditLogs) List(ctx context.Context, p db.Page) ([]db.AuditLog, error) {
+	const op = "AuditLogs.List"
+	p, err := p.Checked()
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	off, lim := limits(p)
+	out, err := auditLogsOf(r.q.AuditLogList(ctx, pgdb.AuditLogListParams{Off: off, Lim: lim}))
+	return out, mapErr(op, err)
+}
+
+func (r auditLogs) ListByRequestID(ctx context.Context, requestID string) ([]db.AuditLog, error) {
+	const op = "AuditLogs.ListByRequestID"
+	if err := db.CheckText("request_id", requestID, 1, db.MaxShortLen); err != nil {
+		return nil, mapErr(op, err)
+	}
+	out, err := auditLogsOf(r.q.AuditLogListByRequestID(ctx, requestID))
+	return out, mapErr(op, err)
+}
+
+func (r auditLogs) ListByUser(ctx context.Context, userID string, p db.Page) ([]db.AuditLog, error) {
+	const op = "AuditLogs.ListByUser"
+	p, err := p.Checked()
+	if err == nil {
+		err = db.CheckText("user_id", userID, 1, db.MaxShortLen)
+	}
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	off, lim := limits(p)
+	out, err := auditLogsOf(r.q.AuditLogListByUser(ctx, pgdb.AuditLogListByUserParams{UserID: &userID, Off: off, Lim: lim}))
+	return out, mapErr(op, err)
+}
+
+func (r auditLogs) ListByDateRange(ctx context.Context, from, to time.Time, action string, p db.Page) ([]db.AuditLog, error) {
+	const op = "AuditLogs.ListByDateRange"
+	p, err := p.Checked()
+	if err == nil {
+		from, to, err = db.CheckRange(from, to)
+	}
+	if err == nil {
+		err = db.CheckText("action", action, 0, db.MaxShortLen)
+	}
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	off, lim := limits(p)
+	out, err := auditLogsOf(r.q.AuditLogListByDateRange(ctx, pgdb.AuditLogListByDateRangeParams{
+		FromTime: from, ToTime: to, Action: nullStr(action), Off: off, Lim: lim,
+	}))
+	return out, mapErr(op, err)
+}
+
+func (r auditLogs) Statistics(ctx context.Context, from, to time.Time) (db.AuditStatistics, error) {
+	const op = "AuditLogs.Statistics"
+	from, to, err := db.CheckRange(from, to)
+	if err != nil {
+		return db.AuditStatistics{}, mapErr(op, err)
+	}
+	rows, err := r.q.AuditLogStatistics(ctx, pgdb.AuditLogStatisticsParams{FromTime: from, ToTime: to})
+	if err != nil {
+		return db.AuditStatistics{}, mapErr(op, err)
+	}
+	st := db.NewAuditStatistics()
+	for _, row := range rows {
+		st.Add(row.Status, row.Action, row.N)
+	}
+	return st, nil
+}
+
+func (r auditLogs) Complete(ctx context.Context, id int64, c db.AuditLogComplete) (db.AuditLog, error) {
+	const op = "AuditLogs.Complete"
+	c, err := c.Checked()
+	if err != nil {
+		return db.AuditLog{}, mapErr(op, err)
+	}
+	row, err := r.q.AuditLogComplete(ctx, pgdb.AuditLogCompleteParams{
+		ID:           id,
+		Status:       c.Status,
+		ResponseData: c.ResponseData,
+		ErrorMessage: nullStr(c.ErrorMessage),
+		DurationMs:   c.DurationMS,
+	})
+	if err != nil {
+		return db.AuditLog{}, mapErr(op, err)
+	}
+	return auditLogOf(row), nil
+}
+
+func (r auditLogs) Delete(ctx context.Context, id int64) error {
+	n, err := r.q.AuditLogDelete(ctx, id)
+	return mapErr("AuditLogs.Delete", oneRow(n, err))
+}

@@ -1,0 +1,233 @@
+// Package sqlite is the SQLite engine of mcpstore: a db.Store on
+// modernc.org/sqlite (pure Go, no cgo), a thin wrapper over the sqlc code in
+// gen/sqlitedb. It does not import pgx.
+//
+// SQLite allows one writer at a time, so the Store keeps one writer
+// connection (every write and transaction goes through it, queued in Go
+// rather than failing with SQLITE_BUSY) and a small pool of read-only
+// connections, which WAL mode lets read while the writer writes.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/mcpstore/mcpstore/db"
+	"github.com/mcpstore/mcpstore/gen/sqlitedb"
+	schema "github.com/mcpstore/mcpstore/schema/sqlite"
+)
+
+// Options tunes the connections. Zero fields take the defaults.
+type Options struct {
+	// BusyTimeout is how long a statement waits for another process's
+	// write lock before failing with ErrUnavailable. Default 5s.
+	BusyTimeout time.Duration
+	// ReadConns is the number of read-only connections. Default 4.
+	ReadConns int
+	// Synchronous is SQLite's synchronous pragma: "FULL" (the default:
+	// a committed transaction survives a power cut) or "NORMAL" (faster;
+	// in WAL mode the newest commits may be lost on a power cut, never
+	// corrupted).
+	Synchronous string
+	// Logger receives migration progress. Nil discards it.
+	Logger *slog.Logger
+}
+
+// Store is a db.Store on one SQLite file.
+type Store struct {
+	repos
+	path   string
+	w, r   *sql.DB
+	dsn    string
+	logger *slog.Logger
+}
+
+var _ db.Store = (*Store)(nil)
+
+// Open opens (creating it when missing) the SQLite database at url:
+// "sqlite:PATH", "sqlite://PATH" or "sqlite::memory:". WAL mode, a busy
+// timeout and foreign keys are switched on for every connection.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	path, ok := strings.CutPrefix(url, "sqlite:")
+	if ok {
+		path = strings.TrimPrefix(path, "//")
+	}
+	if !ok || path == "" {
+		return nil, &db.Error{Op: "Open", Kind: db.ErrInvalid, Field: "url", Msg: "want sqlite:PATH"}
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 4
+	}
+	switch opts.Synchronous = strings.ToUpper(opts.Synchronous); opts.Synchronous {
+	case "":
+		opts.Synchronous = "FULL"
+	case "FULL", "NORMAL", "EXTRA":
+	default:
+		return nil, &db.Error{Op: "Open", Kind: db.ErrInvalid, Field: "synchronous", Msg: "want FULL, NORMAL or EXTRA"}
+	}
+
+	memory := path == ":memory:"
+	file := "file:" + escapePath(path)
+	if memory {
+		// One private in-memory database, reachable from one connection:
+		// the writer is also the reader.
+		file = "file::memory:"
+	}
+	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(%s)",
+		opts.BusyTimeout.Milliseconds(), opts.Synchronous)
+	// BEGIN IMMEDIATE: a transaction takes the write lock when it starts,
+	// so it never fails half-way to upgrade a read lock.
+	wdsn := file + "?" + common + "&_pragma=journal_mode(WAL)&_txlock=immediate"
+
+	s := &Store{path: path, dsn: wdsn, logger: opts.Logger}
+	var err error
+	if s.w, err = sql.Open("sqlite", wdsn); err != nil {
+		return nil, mapErr("Open", err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+	// Connect the writer first: it creates the file and switches it to WAL
+	// before a read-only connection looks at it.
+	if err := s.w.PingContext(ctx); err != nil {
+		s.w.Close()
+		return nil, mapErr("Open", err)
+	}
+	s.r = s.w
+	if !memory {
+		if s.r, err = sql.Open("sqlite", file+"?"+common+"&_pragma=query_only(1)"); err != nil {
+			s.w.Close()
+			return nil, mapErr("Open", err)
+		}
+		s.r.SetMaxOpenConns(opts.ReadConns)
+		s.r.SetMaxIdleConns(opts.ReadConns)
+	}
+	s.repos = repos{r: sqlitedb.New(s.r), w: sqlitedb.New(s.w), begin: s.w}
+	return s, nil
+}
+
+// escapePath makes path safe inside a file: URI.
+func escapePath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
+// DB returns the writer connection pool, for work outside mcpstore's queries.
+func (s *Store) DB() *sql.DB { return s.w }
+
+// Engine returns "sqlite".
+func (s *Store) Engine() string { return "sqlite" }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return mapErr("Ping", s.w.PingContext(ctx)) }
+
+// Close closes every connection.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		if rerr := s.r.Close(); err == nil {
+			err = rerr
+		}
+	}
+	return mapErr("Close", err)
+}
+
+// InTx runs fn in one transaction on the writer connection; see db.Store.
+// Inside fn, use only the Repositories passed to it: the Store's own wait
+// for the writer connection, which fn holds.
+func (s *Store) InTx(ctx context.Context, fn func(tx db.Repositories) error) error {
+	var fnErr error
+	err := inTx(ctx, s.w, func(tx *sql.Tx) error {
+		q := sqlitedb.New(tx)
+		fnErr = fn(repos{r: q, w: q, tx: tx})
+		return fnErr
+	})
+	if err != nil && err == fnErr {
+		return err // the caller's own error, as it returned it
+	}
+	return mapErr("InTx", err)
+}
+
+// inTx runs fn in a transaction on w, rolling back on error or panic.
+func inTx(ctx context.Context, w *sql.DB, fn func(*sql.Tx) error) (err error) {
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) migrations() db.Migrations {
+	return db.Migrations{
+		Dialect: goose.DialectSQLite3,
+		FS:      schema.FS,
+		// goose closes the *sql.DB it is given: a new one on the same file.
+		// An in-memory database lives only in the writer connection, so
+		// goose gets that one, and keeps it open.
+		Open: func() (*sql.DB, error) {
+			if s.path == ":memory:" {
+				return s.w, nil
+			}
+			d, err := sql.Open("sqlite", s.dsn)
+			if err == nil {
+				d.SetMaxOpenConns(1)
+			}
+			return d, err
+		},
+		KeepOpen: s.path == ":memory:",
+		Logger:   s.logger,
+	}
+}
+
+// MigrateUp applies every pending migration.
+func (s *Store) MigrateUp(ctx context.Context) error { return s.migrations().Up(ctx) }
+
+// MigrateDown rolls back the newest applied migration.
+func (s *Store) MigrateDown(ctx context.Context) error { return s.migrations().Down(ctx) }
+
+// MigrationStatus lists every migration and whether it is applied.
+func (s *Store) MigrationStatus(ctx context.Context) ([]db.MigrationState, error) {
+	return s.migrations().Status(ctx)
+}
+
+// repos runs reads on r and writes on w; inside a transaction both are the
+// transaction, and tx is set.
+type repos struct {
+	r, w  *sqlitedb.Queries
+	begin *sql.DB // for work that needs its own transaction
+	tx    *sql.Tx
+}
+
+func (r repos) APIKeys() db.APIKeyRepository     { return apiKeys(r) }
+func (r repos) Tools() db.ToolRepository         { return tools(r) }
+func (r repos) AuditLogs() db.AuditLogRepository { return auditLogs(r) }
+
+// inTx runs fn in the current transaction, or in a new one on the writer.
+func (r repos) inTx(ctx context.Context, fn func(*sqlitedb.Queries) error) error {
+	if r.tx != nil {
+		return fn(r.w)
+	}
+	return inTx(ctx, r.begin, func(tx *sql.Tx) error { return fn(sqlitedb.New(tx)) })
+}

@@ -1,0 +1,130 @@
+package db
+
+import (
+	"context"
+	"time"
+)
+
+// Store is an open database: the three repositories, transactions,
+// migrations. Open one with postgres.Open, sqlite.Open or dbopen.Open; it is
+// safe for concurrent use, and the caller closes it.
+type Store interface {
+	Repositories
+
+	// InTx runs fn in one transaction: committed when fn returns nil,
+	// rolled back (leaving nothing behind) when it returns an error or
+	// panics. The Repositories passed to fn work inside the transaction;
+	// the Store's own repositories do not.
+	InTx(ctx context.Context, fn func(tx Repositories) error) error
+
+	// MigrateUp applies every migration not yet applied. Replicas that
+	// start together may all call it: the work is done once.
+	MigrateUp(ctx context.Context) error
+	// MigrateDown rolls back the newest applied migration.
+	MigrateDown(ctx context.Context) error
+	// MigrationStatus lists every known migration and whether it is applied.
+	MigrationStatus(ctx context.Context) ([]MigrationState, error)
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Engine names the engine: "postgres" or "sqlite".
+	Engine() string
+	// Close releases the connections. The Store must not be used after.
+	Close() error
+}
+
+// Repositories hands out the three repositories, on a Store or inside one of
+// its transactions.
+type Repositories interface {
+	APIKeys() APIKeyRepository
+	Tools() ToolRepository
+	AuditLogs() AuditLogRepository
+}
+
+// APIKeyRepository stores API keys. It never sees a raw key.
+type APIKeyRepository interface {
+	// Create stores a key. ErrConflict when the id or hash exists.
+	Create(ctx context.Context, in APIKeyCreate) (APIKey, error)
+	// Get returns the key with this id, or ErrNotFound.
+	Get(ctx context.Context, id string) (APIKey, error)
+	// GetByHash returns the key with this hash, or ErrNotFound.
+	GetByHash(ctx context.Context, keyHash string) (APIKey, error)
+	// ListByPrefix returns the keys with this display prefix, oldest first.
+	ListByPrefix(ctx context.Context, prefix string) ([]APIKey, error)
+	// List returns a page of all keys, oldest first.
+	List(ctx context.Context, p Page) ([]APIKey, error)
+	// ListActive returns a page of the active keys, oldest first.
+	ListActive(ctx context.Context, p Page) ([]APIKey, error)
+	// ListByUser returns a page of the keys owned by userID, oldest first;
+	// only the active ones when activeOnly.
+	ListByUser(ctx context.Context, userID string, activeOnly bool, p Page) ([]APIKey, error)
+	// Update changes the columns set in u and returns the key, or ErrNotFound.
+	Update(ctx context.Context, id string, u APIKeyUpdate) (APIKey, error)
+	// Delete removes the key, or returns ErrNotFound.
+	Delete(ctx context.Context, id string) error
+	// Deactivate marks the key inactive, or returns ErrNotFound.
+	Deactivate(ctx context.Context, id string) error
+	// UpdateLastUsed records a use at the given time. It never moves
+	// last_used_at backwards, and ignores unknown ids.
+	UpdateLastUsed(ctx context.Context, id string, at time.Time) error
+}
+
+// ToolRepository stores tool registrations. A tool name is unique per
+// server.
+type ToolRepository interface {
+	// Create stores a tool. ErrConflict when its server has the name already.
+	Create(ctx context.Context, in ToolCreate) (Tool, error)
+	// Get returns the tool with this id, or ErrNotFound.
+	Get(ctx context.Context, id int64) (Tool, error)
+	// GetByName returns the tool of serverID with this name, or ErrNotFound.
+	GetByName(ctx context.Context, serverID, name string) (Tool, error)
+	// List returns a page of all tools, in id order.
+	List(ctx context.Context, p Page) ([]Tool, error)
+	// ListByServer returns every tool of serverID, active or not, by name.
+	ListByServer(ctx context.Context, serverID string) ([]Tool, error)
+	// ListActive returns a page of the active tools, in id order.
+	ListActive(ctx context.Context, p Page) ([]Tool, error)
+	// Update changes the columns set in u and returns the tool, or
+	// ErrNotFound. updated_at moves only when a value changes.
+	Update(ctx context.Context, id int64, u ToolUpdate) (Tool, error)
+	// Delete removes the tool, or returns ErrNotFound.
+	Delete(ctx context.Context, id int64) error
+	// DeactivateByServer marks every active tool of serverID inactive and
+	// returns how many it changed.
+	DeactivateByServer(ctx context.Context, serverID string) (int64, error)
+	// Upsert creates the tool or overwrites the one of the same server and
+	// name, in one atomic statement. Writing the values a tool already has
+	// leaves its updated_at alone.
+	Upsert(ctx context.Context, in ToolCreate) (Tool, error)
+}
+
+// AuditLogRepository stores audit events.
+type AuditLogRepository interface {
+	// Insert stores one event. ErrConflict when its event id is stored.
+	Insert(ctx context.Context, in AuditLogCreate) (AuditLog, error)
+	// InsertBatch stores many events at once (COPY on PostgreSQL, one
+	// transaction on SQLite) and returns how many it stored. Events whose
+	// event id is stored already are skipped, so a batch retried after an
+	// ambiguous failure is stored once. All or nothing: when it fails,
+	// none of the batch is stored.
+	InsertBatch(ctx context.Context, in []AuditLogCreate) (int64, error)
+	// Get returns the event with this id, or ErrNotFound.
+	Get(ctx context.Context, id int64) (AuditLog, error)
+	// List returns a page of all events, oldest first.
+	List(ctx context.Context, p Page) ([]AuditLog, error)
+	// ListByRequestID returns the events of one request, oldest first.
+	ListByRequestID(ctx context.Context, requestID string) ([]AuditLog, error)
+	// ListByUser returns a page of one user's events, newest first.
+	ListByUser(ctx context.Context, userID string, p Page) ([]AuditLog, error)
+	// ListByDateRange returns a page of the events in [from, to), oldest
+	// first; only those of action when action is not "".
+	ListByDateRange(ctx context.Context, from, to time.Time, action string, p Page) ([]AuditLog, error)
+	// Statistics counts the events in [from, to): in total, by status and
+	// by action, in one query.
+	Statistics(ctx context.Context, from, to time.Time) (AuditStatistics, error)
+	// Complete writes the outcome of an event and returns it, or
+	// ErrNotFound. It is the only update of an audit event.
+	Complete(ctx context.Context, id int64, c AuditLogComplete) (AuditLog, error)
+	// Delete removes one event, or returns ErrNotFound.
+	Delete(ctx context.Context, id int64) error
+}

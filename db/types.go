@@ -1,0 +1,192 @@
+package db
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// APIKey is a stored API key. The raw key is never stored: only its SHA-256
+// (KeyHash) and a short prefix for people to recognise it by.
+type APIKey struct {
+	ID          string
+	Name        string
+	Prefix      string
+	KeyHash     string
+	UserID      string // the owner; "" for none
+	Roles       []string
+	Permissions []string
+	IsActive    bool
+	CreatedAt   time.Time
+	ExpiresAt   time.Time // zero: never expires
+	LastUsedAt  time.Time // zero: never used
+	Metadata    json.RawMessage
+}
+
+// APIKeyCreate is the input of APIKeyRepository.Create.
+type APIKeyCreate struct {
+	ID          string // "" to have one generated
+	Name        string
+	Prefix      string
+	KeyHash     string
+	UserID      string
+	Roles       []string
+	Permissions []string
+	// Inactive creates the key deactivated; keys are active by default.
+	Inactive  bool
+	ExpiresAt time.Time
+	Metadata  json.RawMessage // a JSON object, or nil
+}
+
+// APIKeyUpdate lists the columns APIKeyRepository.Update changes; fields
+// left as the zero Field keep their value.
+type APIKeyUpdate struct {
+	Name        Field[string]
+	UserID      Field[string] // Set("") clears the owner
+	Roles       Field[[]string]
+	Permissions Field[[]string]
+	IsActive    Field[bool]
+	ExpiresAt   Field[time.Time] // Set(time.Time{}) removes the expiry
+	Metadata    Field[json.RawMessage]
+}
+
+// Field is one column of an update. The zero Field leaves the column alone.
+type Field[T any] struct {
+	Value T
+	Set   bool
+}
+
+// Set returns a Field that sets its column to v.
+func Set[T any](v T) Field[T] { return Field[T]{Value: v, Set: true} }
+
+// Tool is a tool registration: a tool offered by an MCP server.
+type Tool struct {
+	ID           int64
+	ServerID     string // "" for tools of no particular server
+	Name         string
+	Title        string
+	Description  string
+	InputSchema  json.RawMessage
+	OutputSchema json.RawMessage
+	Annotations  json.RawMessage
+	IsActive     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Metadata     json.RawMessage
+}
+
+// ToolCreate is the input of ToolRepository.Create and Upsert.
+type ToolCreate struct {
+	ServerID     string
+	Name         string
+	Title        string
+	Description  string
+	InputSchema  json.RawMessage // a JSON object; required
+	OutputSchema json.RawMessage // a JSON object, or nil
+	Annotations  json.RawMessage // a JSON object, or nil
+	// Inactive stores the tool deactivated; tools are active by default.
+	Inactive bool
+	Metadata json.RawMessage // a JSON object, or nil
+}
+
+// ToolUpdate lists the columns ToolRepository.Update changes.
+type ToolUpdate struct {
+	Title        Field[string]
+	Description  Field[string]
+	InputSchema  Field[json.RawMessage]
+	OutputSchema Field[json.RawMessage]
+	Annotations  Field[json.RawMessage]
+	IsActive     Field[bool]
+	Metadata     Field[json.RawMessage]
+}
+
+// AuditLog is one stored audit event.
+type AuditLog struct {
+	ID           int64
+	EventID      uuid.UUID
+	RequestID    string
+	TraceID      string
+	UserID       string
+	APIKeyID     string
+	ClientIP     string
+	Action       string
+	ResourceType string
+	ResourceID   string
+	RequestData  json.RawMessage
+	ResponseData json.RawMessage
+	Status       string
+	ErrorMessage string
+	DurationMS   *float64 // nil: not measured
+	CreatedAt    time.Time
+}
+
+// AuditLogCreate is one event to store.
+type AuditLogCreate struct {
+	// EventID makes the event unique: a batch stored twice keeps one copy.
+	// The zero UUID has one generated (a UUIDv7).
+	EventID      uuid.UUID
+	RequestID    string
+	TraceID      string
+	UserID       string
+	APIKeyID     string
+	ClientIP     string
+	Action       string
+	ResourceType string
+	ResourceID   string
+	RequestData  json.RawMessage // a JSON object, or nil
+	ResponseData json.RawMessage // a JSON object, or nil
+	Status       string
+	ErrorMessage string
+	DurationMS   *float64
+	CreatedAt    time.Time // zero: the database's clock
+}
+
+// AuditLogComplete fills in the outcome of an audit entry written when a call
+// started. Every field is written.
+type AuditLogComplete struct {
+	Status       string
+	ResponseData json.RawMessage
+	ErrorMessage string
+	DurationMS   *float64
+}
+
+// AuditStatistics counts the audit events of a time window.
+type AuditStatistics struct {
+	Total    int64
+	ByStatus map[string]int64
+	ByAction map[string]int64
+}
+
+// Page selects part of a list: Limit rows after skipping Offset. A zero
+// Limit means DefaultLimit.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// Paging limits.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 10_000
+)
+
+// MigrationState is the state of one migration.
+type MigrationState struct {
+	Version   int64
+	Source    string // the migration's file name
+	Applied   bool
+	AppliedAt time.Time
+}
+
+// NewAuditStatistics returns empty statistics, ready for Add.
+func NewAuditStatistics() AuditStatistics {
+	return AuditStatistics{ByStatus: map[string]int64{}, ByAction: map[string]int64{}}
+}
+
+// Add counts n events of one status and action.
+func (s *AuditStatistics) Add(status, action string, n int64) {
+	s.Total += n
+	s.ByStatus[status] += n
+	s.ByAction[action] += n
+}

@@ -1,0 +1,260 @@
+package db
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Length limits, in characters. Both engines enforce them here, before a
+// statement runs, so that they refuse the same input.
+const (
+	MaxIDLen          = 64
+	MaxNameLen        = 200
+	MaxToolNameLen    = 128 // the MCP specification's limit
+	MaxShortLen       = 200 // user ids, server ids, request ids, prefixes, roles...
+	MaxListLen        = 256 // entries in roles or permissions
+	MaxDescriptionLen = 65_536
+)
+
+// checker collects the first validation failure of one input.
+type checker struct{ err *Error }
+
+func (c *checker) fail(field, msg string) {
+	if c.err == nil {
+		c.err = invalid("", field, msg)
+	}
+}
+
+// text checks a string that must hold between min and max characters.
+func (c *checker) text(field, s string, min, max int) {
+	if !utf8.ValidString(s) {
+		c.fail(field, "not valid UTF-8")
+		return
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		c.fail(field, "contains the NUL character")
+		return
+	}
+	n := utf8.RuneCountInString(s)
+	switch {
+	case n < min && min == 1:
+		c.fail(field, "must not be empty")
+	case n < min || n > max:
+		c.fail(field, fmt.Sprintf("must be %d to %d characters, got %d", min, max, n))
+	}
+}
+
+func (c *checker) list(field string, l []string) []string {
+	if len(l) > MaxListLen {
+		c.fail(field, fmt.Sprintf("must have at most %d entries", MaxListLen))
+	}
+	for _, s := range l {
+		c.text(field, s, 1, MaxShortLen)
+	}
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// object checks that raw is a JSON object (or nil when optional) and returns
+// it in canonical form.
+func (c *checker) object(field string, raw json.RawMessage, required bool) json.RawMessage {
+	if raw == nil {
+		if required {
+			c.fail(field, "required")
+		}
+		return nil
+	}
+	out, err := CanonicalJSON(raw)
+	if err != nil {
+		c.fail(field, err.Error())
+		return nil
+	}
+	if out[0] != '{' {
+		c.fail(field, "must be a JSON object")
+		return nil
+	}
+	return out
+}
+
+func (c *checker) duration(field string, d *float64) {
+	if d != nil && (math.IsNaN(*d) || math.IsInf(*d, 0) || *d < 0) {
+		c.fail(field, "must be a finite number of milliseconds, not negative")
+	}
+}
+
+// Time stores at PostgreSQL's precision, microseconds, in UTC.
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// Checked returns c validated and normalized for storing: an ID generated
+// when empty, JSON in canonical form, times in UTC at microsecond precision.
+func (c APIKeyCreate) Checked() (APIKeyCreate, error) {
+	var ch checker
+	if c.ID == "" {
+		c.ID = uuid.Must(uuid.NewV7()).String()
+	}
+	ch.text("id", c.ID, 1, MaxIDLen)
+	ch.text("name", c.Name, 1, MaxNameLen)
+	ch.text("prefix", c.Prefix, 1, MaxShortLen)
+	ch.text("key_hash", c.KeyHash, 1, MaxShortLen)
+	ch.text("user_id", c.UserID, 0, MaxShortLen)
+	c.Roles = ch.list("roles", c.Roles)
+	c.Permissions = ch.list("permissions", c.Permissions)
+	c.ExpiresAt = normTime(c.ExpiresAt)
+	c.Metadata = ch.object("metadata", c.Metadata, false)
+	return c, errOrNil(ch.err)
+}
+
+// Checked returns u validated and normalized for storing.
+func (u APIKeyUpdate) Checked() (APIKeyUpdate, error) {
+	var ch checker
+	if u.Name.Set {
+		ch.text("name", u.Name.Value, 1, MaxNameLen)
+	}
+	if u.UserID.Set {
+		ch.text("user_id", u.UserID.Value, 0, MaxShortLen)
+	}
+	if u.Roles.Set {
+		u.Roles.Value = ch.list("roles", u.Roles.Value)
+	}
+	if u.Permissions.Set {
+		u.Permissions.Value = ch.list("permissions", u.Permissions.Value)
+	}
+	u.ExpiresAt.Value = normTime(u.ExpiresAt.Value)
+	if u.Metadata.Set {
+		u.Metadata.Value = ch.object("metadata", u.Metadata.Value, false)
+	}
+	return u, errOrNil(ch.err)
+}
+
+// Checked returns c validated and normalized for storing.
+func (c ToolCreate) Checked() (ToolCreate, error) {
+	var ch checker
+	ch.text("server_id", c.ServerID, 0, MaxShortLen)
+	ch.text("name", c.Name, 1, MaxToolNameLen)
+	ch.text("title", c.Title, 0, MaxNameLen)
+	ch.text("description", c.Description, 0, MaxDescriptionLen)
+	c.InputSchema = ch.object("input_schema", c.InputSchema, true)
+	c.OutputSchema = ch.object("output_schema", c.OutputSchema, false)
+	c.Annotations = ch.object("annotations", c.Annotations, false)
+	c.Metadata = ch.object("metadata", c.Metadata, false)
+	return c, errOrNil(ch.err)
+}
+
+// Checked returns u validated and normalized for storing.
+func (u ToolUpdate) Checked() (ToolUpdate, error) {
+	var ch checker
+	if u.Title.Set {
+		ch.text("title", u.Title.Value, 0, MaxNameLen)
+	}
+	if u.Description.Set {
+		ch.text("description", u.Description.Value, 0, MaxDescriptionLen)
+	}
+	if u.InputSchema.Set {
+		u.InputSchema.Value = ch.object("input_schema", u.InputSchema.Value, true)
+	}
+	if u.OutputSchema.Set {
+		u.OutputSchema.Value = ch.object("output_schema", u.OutputSchema.Value, false)
+	}
+	if u.Annotations.Set {
+		u.Annotations.Value = ch.object("annotations", u.Annotations.Value, false)
+	}
+	if u.Metadata.Set {
+		u.Metadata.Value = ch.object("metadata", u.Metadata.Value, false)
+	}
+	return u, errOrNil(ch.err)
+}
+
+// Checked returns c validated and normalized for storing: an event id
+// generated when zero, JSON in canonical form, the time in UTC at
+// microsecond precision.
+func (c AuditLogCreate) Checked() (AuditLogCreate, error) {
+	var ch checker
+	if c.EventID == (uuid.UUID{}) {
+		c.EventID = uuid.Must(uuid.NewV7())
+	}
+	ch.text("request_id", c.RequestID, 1, MaxShortLen)
+	ch.text("trace_id", c.TraceID, 0, MaxShortLen)
+	ch.text("user_id", c.UserID, 0, MaxShortLen)
+	ch.text("api_key_id", c.APIKeyID, 0, MaxShortLen)
+	ch.text("client_ip", c.ClientIP, 0, MaxShortLen)
+	ch.text("action", c.Action, 1, MaxShortLen)
+	ch.text("resource_type", c.ResourceType, 1, MaxShortLen)
+	ch.text("resource_id", c.ResourceID, 0, MaxShortLen)
+	c.RequestData = ch.object("request_data", c.RequestData, false)
+	c.ResponseData = ch.object("response_data", c.ResponseData, false)
+	ch.text("status", c.Status, 1, MaxShortLen)
+	ch.text("error_message", c.ErrorMessage, 0, MaxDescriptionLen)
+	ch.duration("duration_ms", c.DurationMS)
+	c.CreatedAt = normTime(c.CreatedAt)
+	return c, errOrNil(ch.err)
+}
+
+// Checked returns c validated and normalized for storing.
+func (c AuditLogComplete) Checked() (AuditLogComplete, error) {
+	var ch checker
+	ch.text("status", c.Status, 1, MaxShortLen)
+	c.ResponseData = ch.object("response_data", c.ResponseData, false)
+	ch.text("error_message", c.ErrorMessage, 0, MaxDescriptionLen)
+	ch.duration("duration_ms", c.DurationMS)
+	return c, errOrNil(ch.err)
+}
+
+// Checked returns p with the default limit filled in, or ErrInvalid for a
+// negative offset or a limit outside 0..MaxLimit.
+func (p Page) Checked() (Page, error) {
+	switch {
+	case p.Limit < 0:
+		return p, invalid("", "limit", "must not be negative")
+	case p.Limit > MaxLimit:
+		return p, invalid("", "limit", fmt.Sprintf("must be at most %d", MaxLimit))
+	case p.Offset < 0:
+		return p, invalid("", "offset", "must not be negative")
+	}
+	if p.Limit == 0 {
+		p.Limit = DefaultLimit
+	}
+	return p, nil
+}
+
+// CheckText validates a string used to look rows up (an id, a hash, a
+// name): text without NUL of min to max characters. An impossible key is
+// ErrInvalid rather than ErrNotFound, so that both engines answer the same
+// (PostgreSQL cannot even receive a NUL).
+func CheckText(field, s string, min, max int) error {
+	var ch checker
+	ch.text(field, s, min, max)
+	return errOrNil(ch.err)
+}
+
+// CheckRange validates a half-open time window [from, to) and returns it in
+// UTC at microsecond precision.
+func CheckRange(from, to time.Time) (time.Time, time.Time, error) {
+	if from.IsZero() || to.IsZero() {
+		return from, to, invalid("", "range", "from and to are required")
+	}
+	if to.Before(from) {
+		return from, to, invalid("", "range", "to is before from")
+	}
+	return normTime(from), normTime(to), nil
+}
+
+// errOrNil avoids returning a typed nil inside a non-nil error interface.
+func errOrNil(e *Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
+}

@@ -1,0 +1,49 @@
+-- name: APIKeyCreate :one
+INSERT INTO api_keys (id, name, prefix, key_hash, user_id, roles, permissions, is_active, expires_at, metadata)
+VALUES (@id, @name, @prefix, @key_hash, sqlc.narg('user_id'), @roles, @permissions, @is_active, sqlc.narg('expires_at'), sqlc.narg('metadata'))
+RETURNING *;
+
+-- name: APIKeyGetByID :one
+SELECT * FROM api_keys WHERE id = @id;
+
+-- name: APIKeyGetByHash :one
+SELECT * FROM api_keys WHERE key_hash = @key_hash;
+
+-- name: APIKeyListByPrefix :many
+SELECT * FROM api_keys WHERE prefix = @prefix ORDER BY created_at, id;
+
+-- name: APIKeyList :many
+SELECT * FROM api_keys ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: APIKeyListActive :many
+SELECT * FROM api_keys WHERE is_active ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: APIKeyListByUser :many
+SELECT * FROM api_keys
+WHERE user_id = @user_id AND (is_active OR NOT @active_only::boolean)
+ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: APIKeyUpdate :one
+-- Each column changes only when its set_ flag is true, in one statement, so
+-- concurrent updates of different columns never undo each other.
+UPDATE api_keys SET
+    name        = CASE WHEN @set_name::boolean THEN @name::text ELSE name END,
+    user_id     = CASE WHEN @set_user_id::boolean THEN sqlc.narg('user_id')::text ELSE user_id END,
+    roles       = CASE WHEN @set_roles::boolean THEN @roles::text[] ELSE roles END,
+    permissions = CASE WHEN @set_permissions::boolean THEN @permissions::text[] ELSE permissions END,
+    is_active   = CASE WHEN @set_is_active::boolean THEN @is_active::boolean ELSE is_active END,
+    expires_at  = CASE WHEN @set_expires_at::boolean THEN sqlc.narg('expires_at')::timestamptz ELSE expires_at END,
+    metadata    = CASE WHEN @set_metadata::boolean THEN sqlc.narg('metadata')::jsonb ELSE metadata END
+WHERE id = @id
+RETURNING *;
+
+-- name: APIKeyDelete :execrows
+DELETE FROM api_keys WHERE id = @id;
+
+-- name: APIKeyDeactivate :execrows
+UPDATE api_keys SET is_active = false WHERE id = @id;
+
+-- name: APIKeyUpdateLastUsed :execrows
+-- Never moves last_used_at backwards, so late or repeated writes are harmless.
+UPDATE api_keys SET last_used_at = @used_at
+WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @used_at);

@@ -1,0 +1,64 @@
+-- name: AuditLogInsert :one
+INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
+                        request_data, response_data, status, error_message, duration_ms, created_at)
+VALUES (@event_id, @request_id, sqlc.narg('trace_id'), sqlc.narg('user_id'), sqlc.narg('api_key_id'), sqlc.narg('client_ip'),
+        @action, @resource_type, sqlc.narg('resource_id'), sqlc.narg('request_data'), sqlc.narg('response_data'), @status,
+        sqlc.narg('error_message'), sqlc.narg('duration_ms'), COALESCE(sqlc.narg('created_at')::timestamptz, now()))
+RETURNING *;
+
+-- name: AuditLogInsertBatch :copyfrom
+INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
+                        request_data, response_data, status, error_message, duration_ms, created_at)
+VALUES (@event_id, @request_id, @trace_id, @user_id, @api_key_id, @client_ip, @action, @resource_type, @resource_id,
+        @request_data, @response_data, @status, @error_message, @duration_ms, @created_at);
+
+-- name: AuditLogInsertIgnore :batchone
+-- The slow path of AuditLogInsertBatch, for a batch that COPY refused because
+-- some of its events are stored already (a retry after an ambiguous failure).
+INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
+                        request_data, response_data, status, error_message, duration_ms, created_at)
+VALUES (@event_id, @request_id, sqlc.narg('trace_id'), sqlc.narg('user_id'), sqlc.narg('api_key_id'), sqlc.narg('client_ip'),
+        @action, @resource_type, sqlc.narg('resource_id'), sqlc.narg('request_data'), sqlc.narg('response_data'), @status,
+        sqlc.narg('error_message'), sqlc.narg('duration_ms'), @created_at)
+ON CONFLICT (event_id) DO NOTHING
+RETURNING id;
+
+-- name: AuditLogGetByID :one
+SELECT * FROM audit_logs WHERE id = @id;
+
+-- name: AuditLogList :many
+SELECT * FROM audit_logs ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: AuditLogListByRequestID :many
+SELECT * FROM audit_logs WHERE request_id = @request_id ORDER BY created_at, id;
+
+-- name: AuditLogListByUser :many
+SELECT * FROM audit_logs WHERE user_id = @user_id ORDER BY created_at DESC, id DESC LIMIT @lim OFFSET @off;
+
+-- name: AuditLogListByDateRange :many
+-- The range is half-open, [from, to), so adjacent windows never count a row twice.
+SELECT * FROM audit_logs
+WHERE created_at >= @from_time AND created_at < @to_time
+  AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
+ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: AuditLogStatistics :many
+-- One scan for total, by status and by action: the few (status, action)
+-- pairs of the window, which the caller sums both ways.
+SELECT status, action, count(*) AS n
+FROM audit_logs
+WHERE created_at >= @from_time AND created_at < @to_time
+GROUP BY status, action;
+
+-- name: AuditLogComplete :one
+-- Fills in the outcome of an entry written when a call started.
+UPDATE audit_logs SET
+    status        = @status,
+    response_data = sqlc.narg('response_data'),
+    error_message = sqlc.narg('error_message'),
+    duration_ms   = sqlc.narg('duration_ms')
+WHERE id = @id
+RETURNING *;
+
+-- name: AuditLogDelete :execrows
+DELETE FROM audit_logs WHERE id = @id;

@@ -1,0 +1,53 @@
+-- name: ToolCreate :one
+INSERT INTO tool_registrations (server_id, name, title, description, input_schema, output_schema, annotations, is_active, metadata)
+VALUES (@server_id, @name, sqlc.narg('title'), @description, @input_schema, sqlc.narg('output_schema'), sqlc.narg('annotations'), @is_active, sqlc.narg('metadata'))
+RETURNING *;
+
+-- name: ToolGetByID :one
+SELECT * FROM tool_registrations WHERE id = @id;
+
+-- name: ToolGetByName :one
+SELECT * FROM tool_registrations WHERE server_id = @server_id AND name = @name;
+
+-- name: ToolList :many
+SELECT * FROM tool_registrations ORDER BY id LIMIT @lim OFFSET @off;
+
+-- name: ToolListByServer :many
+SELECT * FROM tool_registrations WHERE server_id = @server_id ORDER BY name;
+
+-- name: ToolListActive :many
+SELECT * FROM tool_registrations WHERE is_active ORDER BY id LIMIT @lim OFFSET @off;
+
+-- name: ToolUpdate :one
+-- updated_at moves only when a value really changes (trigger in the schema).
+UPDATE tool_registrations SET
+    title         = CASE WHEN @set_title::boolean THEN sqlc.narg('title')::text ELSE title END,
+    description   = CASE WHEN @set_description::boolean THEN @description::text ELSE description END,
+    input_schema  = CASE WHEN @set_input_schema::boolean THEN @input_schema::jsonb ELSE input_schema END,
+    output_schema = CASE WHEN @set_output_schema::boolean THEN sqlc.narg('output_schema')::jsonb ELSE output_schema END,
+    annotations   = CASE WHEN @set_annotations::boolean THEN sqlc.narg('annotations')::jsonb ELSE annotations END,
+    is_active     = CASE WHEN @set_is_active::boolean THEN @is_active::boolean ELSE is_active END,
+    metadata      = CASE WHEN @set_metadata::boolean THEN sqlc.narg('metadata')::jsonb ELSE metadata END
+WHERE id = @id
+RETURNING *;
+
+-- name: ToolDelete :execrows
+DELETE FROM tool_registrations WHERE id = @id;
+
+-- name: ToolDeactivateByServer :execrows
+UPDATE tool_registrations SET is_active = false WHERE server_id = @server_id AND is_active;
+
+-- name: ToolUpsert :one
+-- One atomic statement: concurrent upserts of one tool end in one row and no
+-- error. A row written with the values it already has keeps its updated_at.
+INSERT INTO tool_registrations (server_id, name, title, description, input_schema, output_schema, annotations, is_active, metadata)
+VALUES (@server_id, @name, sqlc.narg('title'), @description, @input_schema, sqlc.narg('output_schema'), sqlc.narg('annotations'), @is_active, sqlc.narg('metadata'))
+ON CONFLICT (server_id, name) DO UPDATE SET
+    title         = excluded.title,
+    description   = excluded.description,
+    input_schema  = excluded.input_schema,
+    output_schema = excluded.output_schema,
+    annotations   = excluded.annotations,
+    is_active     = excluded.is_active,
+    metadata      = excluded.metadata
+RETURNING *;

@@ -1,0 +1,49 @@
+-- name: APIKeyCreate :one
+INSERT INTO api_keys (id, name, prefix, key_hash, user_id, roles, permissions, is_active, expires_at, metadata)
+VALUES (@id, @name, @prefix, @key_hash, sqlc.narg('user_id'), @roles, @permissions, @is_active, sqlc.narg('expires_at'), sqlc.narg('metadata'))
+RETURNING *;
+
+-- name: APIKeyGetByID :one
+SELECT * FROM api_keys WHERE id = @id;
+
+-- name: APIKeyGetByHash :one
+SELECT * FROM api_keys WHERE key_hash = @key_hash;
+
+-- name: APIKeyListByPrefix :many
+SELECT * FROM api_keys WHERE prefix = @prefix ORDER BY created_at, id;
+
+-- name: APIKeyList :many
+SELECT * FROM api_keys ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: APIKeyListActive :many
+SELECT * FROM api_keys WHERE is_active ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: APIKeyListByUser :many
+SELECT * FROM api_keys
+WHERE user_id = @user_id AND (is_active OR NOT CAST(@active_only AS BOOLEAN))
+ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: APIKeyUpdate :one
+-- Each column changes only when its set_ flag is true, in one statement, so
+-- concurrent updates of different columns never undo each other.
+UPDATE api_keys SET
+    name        = CASE WHEN CAST(@set_name AS BOOLEAN) THEN CAST(@name AS TEXT) ELSE name END,
+    user_id     = CASE WHEN CAST(@set_user_id AS BOOLEAN) THEN sqlc.narg('user_id') ELSE user_id END,
+    roles       = CASE WHEN CAST(@set_roles AS BOOLEAN) THEN CAST(@roles AS TEXT) ELSE roles END,
+    permissions = CASE WHEN CAST(@set_permissions AS BOOLEAN) THEN CAST(@permissions AS TEXT) ELSE permissions END,
+    is_active   = CASE WHEN CAST(@set_is_active AS BOOLEAN) THEN CAST(@is_active AS BOOLEAN) ELSE is_active END,
+    expires_at  = CASE WHEN CAST(@set_expires_at AS BOOLEAN) THEN sqlc.narg('expires_at') ELSE expires_at END,
+    metadata    = CASE WHEN CAST(@set_metadata AS BOOLEAN) THEN sqlc.narg('metadata') ELSE metadata END
+WHERE id = @id
+RETURNING *;
+
+-- name: APIKeyDelete :execrows
+DELETE FROM api_keys WHERE id = @id;
+
+-- name: APIKeyDeactivate :execrows
+UPDATE api_keys SET is_active = 0 WHERE id = @id;
+
+-- name: APIKeyUpdateLastUsed :execrows
+-- Never moves last_used_at backwards, so late or repeated writes are harmless.
+UPDATE api_keys SET last_used_at = @used_at
+WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @used_at);
