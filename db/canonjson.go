@@ -30,7 +30,7 @@ func CanonicalJSON(raw []byte) (json.RawMessage, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("not valid JSON")
 	}
-	if _, err := dec.Token(); err == nil {
+	if len(bytes.TrimLeft(raw[dec.InputOffset():], " \t\r\n")) > 0 {
 		return nil, fmt.Errorf("not valid JSON: data after the value")
 	}
 	var b bytes.Buffer

@@ -18,10 +18,10 @@ type Engine struct {
 	Name string
 	// NewStore returns a migrated, empty Store with a database of its own,
 	// closed when the test ends.
-	NewStore func(t *testing.T) db.Store
+	NewStore func(t testing.TB) db.Store
 	// NewEmptyStore returns a Store on a database with no tables, for the
 	// migration tests.
-	NewEmptyStore func(t *testing.T) db.Store
+	NewEmptyStore func(t testing.TB) db.Store
 	// QueryInt runs a query that returns one integer, for checks below the
 	// Store's API (is a column really NULL? how many rows exist?). The SQL
 	// is written to run on both engines.

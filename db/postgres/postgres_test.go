@@ -10,7 +10,7 @@ import (
 	"github.com/mcpstore/mcpstore/internal/testdb"
 )
 
-func open(t *testing.T, url string) db.Store {
+func open(t testing.TB, url string) db.Store {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: 8})
 	if err != nil {
@@ -20,19 +20,26 @@ func open(t *testing.T, url string) db.Store {
 	return s
 }
 
+var engine = dbtest.Engine{
+	Name:          "postgres",
+	NewStore:      func(t testing.TB) db.Store { return open(t, testdb.PostgresURL(t)) },
+	NewEmptyStore: func(t testing.TB) db.Store { return open(t, testdb.PostgresEmptyURL(t)) },
+	QueryInt: func(t *testing.T, s db.Store, query string) int64 {
+		t.Helper()
+		var n int64
+		if err := s.(*postgres.Store).Pool().QueryRow(context.Background(), query).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		return n
+	},
+}
+
 // TestConformance runs the whole engine suite on a real PostgreSQL.
 func TestConformance(t *testing.T) {
-	dbtest.Exercise(t, dbtest.Engine{
-		Name:          "postgres",
-		NewStore:      func(t *testing.T) db.Store { return open(t, testdb.PostgresURL(t)) },
-		NewEmptyStore: func(t *testing.T) db.Store { return open(t, testdb.PostgresEmptyURL(t)) },
-		QueryInt: func(t *testing.T, s db.Store, query string) int64 {
-			t.Helper()
-			var n int64
-			if err := s.(*postgres.Store).Pool().QueryRow(context.Background(), query).Scan(&n); err != nil {
-				t.Fatalf("%s: %v", query, err)
-			}
-			return n
-		},
-	})
+	dbtest.Exercise(t, engine)
+}
+
+// BenchmarkRepositories measures the hot repository operations.
+func BenchmarkRepositories(b *testing.B) {
+	dbtest.Bench(b, engine)
 }

@@ -1,0 +1,63 @@
+package db_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcpstore/mcpstore/db"
+)
+
+func TestCanonicalJSON(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"b":1,"a":2}`, `{"a":2,"b":1}`},
+		{`{"ccc":1,"bb":2,"a":3}`, `{"a":3,"bb":2,"ccc":1}`},
+		{`[1, 2 ,3]`, `[1,2,3]`},
+		{`"x"`, `"x"`},
+		{`1e2`, `100`},
+		{`1.5e3`, `1500`},
+		{`1.50e1`, `15.0`},
+		{`12.345e1`, `123.45`},
+		{`1e-2`, `0.01`},
+		{`-1.5e-3`, `-0.0015`},
+		{`0.5e1`, `5`},
+		{`-0`, `0`},
+		{`-0.0`, `0.0`},
+		{`-0e5`, `0`},
+		{`1E+2`, `100`},
+		{`123`, `123`},
+		{`-12.50`, `-12.50`},
+		{`"\u00e9\ud83d\ude00"`, `"é😀"`},
+		{`"\u007f\u0001"`, "\"\x7f\\u0001\""},
+		{`"</script>"`, `"</script>"`},
+	} {
+		got, err := db.CanonicalJSON([]byte(c.in))
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.want, string(got), c.in)
+	}
+}
+
+func TestCanonicalJSONRefuses(t *testing.T) {
+	for _, in := range []string{``, `{`, `{"a":1}x`, `{"a":"\u0000"}`, "\"\xff\"", `{"a":1e200000}`, `{"a":1e-20000}`, `nul`} {
+		_, err := db.CanonicalJSON([]byte(in))
+		assert.Error(t, err, "%q", in)
+	}
+}
+
+func TestPageChecked(t *testing.T) {
+	p, err := db.Page{}.Checked()
+	require.NoError(t, err)
+	assert.Equal(t, db.Page{Limit: db.DefaultLimit}, p)
+	for _, bad := range []db.Page{{Limit: -1}, {Offset: -1}, {Limit: db.MaxLimit + 1}} {
+		_, err := bad.Checked()
+		assert.ErrorIs(t, err, db.ErrInvalid)
+	}
+}
+
+func TestErrorMessage(t *testing.T) {
+	_, err := db.APIKeyCreate{Name: "n", Prefix: "p", KeyHash: "h", UserID: "secret\x00value"}.Checked()
+	require.ErrorIs(t, err, db.ErrInvalid)
+	assert.Equal(t, "mcpstore: invalid input: user_id: contains the NUL character", err.Error())
+	assert.NotContains(t, err.Error(), "secret", "an error never quotes the input")
+}
