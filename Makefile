@@ -6,7 +6,6 @@ GO      ?= go
 TOOL    := $(GO) tool -modfile=tools/go.mod
 WITH_PG := scripts/with-postgres
 PKG     := github.com/mcpstore/mcpstore
-TESTOUT := $(or $(TMPDIR),/tmp)/mcpstore-test.json
 
 .PHONY: all generate check test bench demo
 
@@ -35,8 +34,10 @@ check:
 
 ## test: every test, race detector on, on a real PostgreSQL and SQLite.
 test:
-	$(WITH_PG) $(TOOL) gotestsum --format testname --jsonfile $(TESTOUT) -- -race -count=1 ./...
-	@scripts/conformance-summary $(TESTOUT)
+	@out=$$(mktemp); status=0; \
+	$(WITH_PG) $(TOOL) gotestsum --format testname --jsonfile $$out -- -race -count=1 ./... || status=$$?; \
+	scripts/conformance-summary $$out || status=1; \
+	rm -f $$out; exit $$status
 
 ## bench: the Go benchmarks, on both engines.
 bench:
