@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -33,7 +35,9 @@ func mapErr(op string, err error) error {
 			out.Cause = context.DeadlineExceeded
 		}
 	case errors.As(err, &se):
-		out.Msg = se.Error() // names columns and constraints, never values
+		// SQLite names columns and constraints, never values. modernc adds
+		// a generic lead and the numeric code; keep SQLite's own words.
+		out.Msg = strings.TrimPrefix(strings.TrimSuffix(se.Error(), fmt.Sprintf(" (%d)", se.Code())), "constraint failed: ")
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			out.Kind = db.ErrConflict
