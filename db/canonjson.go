@@ -136,6 +136,9 @@ func writeString(b *bytes.Buffer, s string) error {
 	return nil
 }
 
+// maxExponent bounds the exponent of a JSON number.
+const maxExponent = 400
+
 // plainNumber writes a JSON number as PostgreSQL's numeric type prints it: no
 // exponent, the scale the literal implies, and no negative zero.
 func plainNumber(n string) (string, error) {
@@ -148,9 +151,10 @@ func plainNumber(n string) (string, error) {
 	if i := strings.IndexAny(n, "eE"); i >= 0 {
 		mant = n[:i]
 		e, err := strconv.Atoi(strings.TrimPrefix(n[i+1:], "+"))
-		// PostgreSQL's numeric holds at most 131072 digits before the point
-		// and 16383 after; a larger exponent is refused rather than expanded.
-		if err != nil || e > 131072 || e < -16383 {
+		// Plain decimal form expands an exponent into digits, so a few bytes
+		// of input could become megabytes. Exponents beyond float64's range
+		// (about 1e±308) are refused: no real tool argument needs them.
+		if err != nil || e > maxExponent || e < -maxExponent {
 			return "", fmt.Errorf("number out of range")
 		}
 		exp = e

@@ -1,6 +1,10 @@
 package db_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -28,6 +32,7 @@ func TestCanonicalJSON(t *testing.T) {
 		{`1E+2`, `100`},
 		{`123`, `123`},
 		{`-12.50`, `-12.50`},
+		{`1e400`, "1" + strings.Repeat("0", 400)},
 		{`"\u00e9\ud83d\ude00"`, `"é😀"`},
 		{`"\u007f\u0001"`, "\"\x7f\\u0001\""},
 		{`"</script>"`, `"</script>"`},
@@ -39,7 +44,7 @@ func TestCanonicalJSON(t *testing.T) {
 }
 
 func TestCanonicalJSONRefuses(t *testing.T) {
-	for _, in := range []string{``, `{`, `{"a":1}x`, `{"a":"\u0000"}`, "\"\xff\"", `{"a":1e200000}`, `{"a":1e-20000}`, `nul`} {
+	for _, in := range []string{``, `{`, `{"a":1}x`, `{"a":"\u0000"}`, "\"\xff\"", `{"a":1e401}`, `{"a":1e-401}`, `nul`} {
 		_, err := db.CanonicalJSON([]byte(in))
 		assert.Error(t, err, "%q", in)
 	}
@@ -60,4 +65,51 @@ func TestErrorMessage(t *testing.T) {
 	require.ErrorIs(t, err, db.ErrInvalid)
 	assert.Equal(t, "mcpstore: invalid input: user_id: contains the NUL character", err.Error())
 	assert.NotContains(t, err.Error(), "secret", "an error never quotes the input")
+}
+
+// FuzzCanonicalJSON checks that the canonical form is valid JSON, means the
+// same as the input, and is its own canonical form.
+func FuzzCanonicalJSON(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[1e2,-0,"x\u2028"]}`, `[{"aa":null,"b":true}]`, `1.50E+3`, `"\u001f"`, `{}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := db.CanonicalJSON(in)
+		if err != nil {
+			return
+		}
+		require.True(t, json.Valid(out), "%q -> %q", in, out)
+		again, err := db.CanonicalJSON(out)
+		require.NoError(t, err)
+		require.Equal(t, string(out), string(again), "canonical form of %q is not stable", in)
+		require.Equal(t, meaning(t, in), meaning(t, out), "%q -> %q changed meaning", in, out)
+	})
+}
+
+// meaning decodes a JSON document with numbers as exact rationals, so that
+// 1e2 and 100 mean the same and nothing is rounded.
+func meaning(t *testing.T, doc []byte) any {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	require.NoError(t, dec.Decode(&v))
+	var norm func(any) any
+	norm = func(v any) any {
+		switch v := v.(type) {
+		case json.Number:
+			r, ok := new(big.Rat).SetString(string(v))
+			require.True(t, ok, v)
+			return r.RatString()
+		case []any:
+			for i := range v {
+				v[i] = norm(v[i])
+			}
+		case map[string]any:
+			for k := range v {
+				v[k] = norm(v[k])
+			}
+		}
+		return v
+	}
+	return norm(v)
 }
