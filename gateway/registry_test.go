@@ -529,3 +529,59 @@ func TestRegistryLookupErrors(t *testing.T) {
 		assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
 	})
 }
+
+// BenchmarkRegistrySyncUnchanged measures the common case, a server
+// reconnecting with the tools it had: Sync reads and compares, and writes
+// nothing. The baseline, interleaved in the same run, writes the same list
+// the simple way: an Upsert per tool in one transaction. sync/upsert below 1
+// means reading and comparing beats rewriting.
+func BenchmarkRegistrySyncUnchanged(b *testing.B) {
+	for _, engine := range engines {
+		b.Run(engine, func(b *testing.B) {
+			ctx := context.Background()
+			s := newStore(b, engine)
+			reg := gateway.NewRegistry(s, gateway.RegistryOptions{})
+			tools := make([]gateway.Tool, 50)
+			for i := range tools {
+				tools[i] = fullTool(fmt.Sprintf("tool_%02d", i))
+			}
+			if _, err := reg.Sync(ctx, "srv", tools); err != nil {
+				b.Fatal(err)
+			}
+			upsertAll := func() error {
+				return s.InTx(ctx, func(tx db.Repositories) error {
+					for _, t := range tools {
+						_, err := tx.Tools().Upsert(ctx, db.ToolCreate{
+							ServerID: "srv", Name: t.Name, Title: t.Title, Description: t.Description,
+							InputSchema: t.InputSchema, OutputSchema: t.OutputSchema,
+							Annotations: t.Annotations, Metadata: t.Meta,
+						})
+						if err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			}
+			var syncT, upsertT time.Duration
+			n := 0
+			for b.Loop() {
+				start := time.Now()
+				rep, err := reg.Sync(ctx, "srv", tools)
+				if err != nil || rep.Changed() {
+					b.Fatal(err, rep)
+				}
+				syncT += time.Since(start)
+				start = time.Now()
+				if err := upsertAll(); err != nil {
+					b.Fatal(err)
+				}
+				upsertT += time.Since(start)
+				n++
+			}
+			b.ReportMetric(float64(syncT.Nanoseconds())/float64(n), "sync-ns/op")
+			b.ReportMetric(float64(upsertT.Nanoseconds())/float64(n), "upsert-ns/op")
+			b.ReportMetric(float64(syncT)/float64(upsertT), "sync/upsert")
+		})
+	}
+}
