@@ -414,12 +414,14 @@ func TestRegistryServersKeptApart(t *testing.T) {
 }
 
 // Concurrent Syncs of one server, from two Stores on one database (two
-// gateway replicas), alternating two lists: every Sync succeeds and the
-// registry ends equal to one of the lists, never a mix.
+// gateway replicas), rotating through three lists: every Sync succeeds, each
+// reports what a Sync run after one whole list would, and the registry ends
+// equal to one of the lists, never a mix.
 func TestRegistryConcurrentSync(t *testing.T) {
-	lists := [2][]gateway.Tool{
+	lists := [][]gateway.Tool{
 		{fullTool("a"), mcpTool("b", "b1"), mcpTool("c", "c")},
 		{mcpTool("b", "b2"), mcpTool("d", "d"), fullTool("e")},
+		{mcpTool("f", "f"), mcpTool("c", "c"), mcpTool("g", "g")},
 	}
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
@@ -435,9 +437,12 @@ func TestRegistryConcurrentSync(t *testing.T) {
 			for w := range workers {
 				wg.Go(func() {
 					for r := range rounds {
-						_, err := regs[w%2].Sync(ctx, "srv", lists[(w+r)%2])
+						list := lists[(w+r)%len(lists)]
+						rep, err := regs[w%2].Sync(ctx, "srv", list)
 						if err != nil {
 							errs <- fmt.Errorf("worker %d round %d: %w", w, r, err)
+						} else if !serialReport(rep, list, lists) {
+							errs <- fmt.Errorf("worker %d round %d: %+v is not the report of a Sync after nothing or a whole list", w, r, rep)
 						}
 					}
 				})
@@ -450,7 +455,7 @@ func TestRegistryConcurrentSync(t *testing.T) {
 
 			got, err := regs[0].Tools(ctx, "srv")
 			require.NoError(t, err)
-			var match int = -1
+			match := -1
 			for i, list := range lists {
 				if equalDefinitions(t, list, got) {
 					match = i
@@ -466,6 +471,42 @@ func TestRegistryConcurrentSync(t *testing.T) {
 			assert.Len(t, all, len(lists[match]))
 		})
 	}
+}
+
+// serialReport reports whether rep is what a Sync of list reports when the
+// registry held nothing or exactly one of lists before it: what Syncs that
+// run one after another report. Interleaved Syncs report a mix. The tools
+// of the lists differ by name or description.
+func serialReport(rep gateway.SyncReport, list []gateway.Tool, lists [][]gateway.Tool) bool {
+	sorted := func(ss []string) []string {
+		ss = slices.Clone(ss)
+		slices.Sort(ss)
+		return ss
+	}
+	written := sorted(slices.Concat(rep.Added, rep.Updated))
+	for _, prev := range append([][]gateway.Tool{nil}, lists...) {
+		had := map[string]string{}
+		for _, t := range prev {
+			had[t.Name] = t.Description
+		}
+		var unchanged, changed, removed []string
+		for _, t := range list {
+			if d, ok := had[t.Name]; ok && d == t.Description {
+				unchanged = append(unchanged, t.Name)
+			} else {
+				changed = append(changed, t.Name)
+			}
+			delete(had, t.Name)
+		}
+		for name := range had {
+			removed = append(removed, name)
+		}
+		if slices.Equal(rep.Unchanged, sorted(unchanged)) && slices.Equal(written, sorted(changed)) &&
+			slices.Equal(rep.Removed, sorted(removed)) {
+			return true
+		}
+	}
+	return false
 }
 
 // equalDefinitions reports whether got holds exactly the tools of want.
