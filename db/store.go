@@ -96,6 +96,13 @@ type ToolRepository interface {
 	// name, in one atomic statement. Writing the values a tool already has
 	// leaves its updated_at alone.
 	Upsert(ctx context.Context, in ToolCreate) (Tool, error)
+	// LockServer, inside a transaction (Store.InTx), waits until no other
+	// transaction holds the lock of serverID's tools, then holds it until
+	// its own transaction ends: transactions that read a server's tools and
+	// rewrite them from what they read run one after another, even on
+	// several Stores sharing one database. It changes no row. Outside a
+	// transaction it returns at once and holds nothing.
+	LockServer(ctx context.Context, serverID string) error
 }
 
 // AuditLogRepository stores audit events.

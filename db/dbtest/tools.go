@@ -241,4 +241,49 @@ func exerciseTools(t *testing.T, e Engine) {
 		assert.EqualValues(t, 1, count(t, e, s, "tool_registrations",
 			"title IS NULL AND output_schema IS NULL AND annotations IS NULL AND metadata IS NULL AND server_id = ''"))
 	})
+
+	// Read, then write from what was read: without the lock, two
+	// transactions on PostgreSQL (read committed) would both read n and both
+	// write n+1.
+	t.Run("LockServer", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		in := newTool("srv", "counter")
+		in.Description = "0"
+		tool, err := s.Tools().Create(ctx, in)
+		require.NoError(t, err)
+		require.NoError(t, s.Tools().LockServer(ctx, "srv"), "outside a transaction it returns at once")
+		const workers = 16
+		var wg sync.WaitGroup
+		errs := make([]error, workers)
+		for i := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.InTx(ctx, func(tx db.Repositories) error {
+					if err := tx.Tools().LockServer(ctx, "srv"); err != nil {
+						return err
+					}
+					cur, err := tx.Tools().Get(ctx, tool.ID)
+					if err != nil {
+						return err
+					}
+					var n int
+					if _, err := fmt.Sscan(cur.Description, &n); err != nil {
+						return err
+					}
+					_, err = tx.Tools().Update(ctx, tool.ID, db.ToolUpdate{Description: db.Set(fmt.Sprint(n + 1))})
+					return err
+				})
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			require.NoError(t, err, "worker %d", i)
+		}
+		got, err := s.Tools().Get(ctx, tool.ID)
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprint(workers), got.Description, "no increment was lost")
+		err = s.Tools().LockServer(ctx, string(make([]byte, db.MaxShortLen+1)))
+		assert.ErrorIs(t, err, db.ErrInvalid)
+	})
 }

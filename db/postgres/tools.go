@@ -174,3 +174,13 @@ func (r tools) DeactivateByServer(ctx context.Context, serverID string) (int64, 
 	n, err := r.q.ToolDeactivateByServer(ctx, serverID)
 	return n, mapErr(op, err)
 }
+
+func (r tools) LockServer(ctx context.Context, serverID string) error {
+	const op = "Tools.LockServer"
+	if err := db.CheckText("server_id", serverID, 0, db.MaxShortLen); err != nil {
+		return mapErr(op, err)
+	}
+	// On the pool the statement is its own transaction: the lock is taken
+	// and released at once, as documented.
+	return mapErr(op, r.q.ToolLockServer(ctx, serverID))
+}

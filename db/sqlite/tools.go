@@ -175,3 +175,15 @@ func (r tools) DeactivateByServer(ctx context.Context, serverID string) (int64, 
 	n, err := r.w.ToolDeactivateByServer(ctx, serverID)
 	return n, mapErr(op, err)
 }
+
+// LockServer needs no statement on SQLite: a transaction takes the
+// database's one write lock when it begins (BEGIN IMMEDIATE), across
+// processes too, so transactions that write run one after another already.
+// Hence no ToolLockServer query in queries/sqlite.
+func (r tools) LockServer(ctx context.Context, serverID string) error {
+	const op = "Tools.LockServer"
+	if err := db.CheckText("server_id", serverID, 0, db.MaxShortLen); err != nil {
+		return mapErr(op, err)
+	}
+	return mapErr(op, ctx.Err())
+}

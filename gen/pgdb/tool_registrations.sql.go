@@ -256,6 +256,19 @@ func (q *Queries) ToolListByServer(ctx context.Context, serverID string) ([]Tool
 	return items, nil
 }
 
+const toolLockServer = `-- name: ToolLockServer :exec
+SELECT pg_advisory_xact_lock(1836216435, hashtext($1::text))
+`
+
+// A transaction-scoped advisory lock on one server's tools, released at
+// commit or rollback. The first key marks mcpstore's tool locks (the
+// two-key space is apart from goose's one-key migration lock); a hash
+// collision of two servers only makes them wait for each other.
+func (q *Queries) ToolLockServer(ctx context.Context, serverID string) error {
+	_, err := q.db.Exec(ctx, toolLockServer, serverID)
+	return err
+}
+
 const toolUpdate = `-- name: ToolUpdate :one
 UPDATE tool_registrations SET
     title         = CASE WHEN $1::boolean THEN $2::text ELSE title END,

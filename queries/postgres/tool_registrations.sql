@@ -51,3 +51,10 @@ ON CONFLICT (server_id, name) DO UPDATE SET
     is_active     = excluded.is_active,
     metadata      = excluded.metadata
 RETURNING *;
+
+-- name: ToolLockServer :exec
+-- A transaction-scoped advisory lock on one server's tools, released at
+-- commit or rollback. The first key marks mcpstore's tool locks (the
+-- two-key space is apart from goose's one-key migration lock); a hash
+-- collision of two servers only makes them wait for each other.
+SELECT pg_advisory_xact_lock(1836216435, hashtext(@server_id::text));
