@@ -295,15 +295,15 @@ func (k *Keys) Issue(ctx context.Context, in IssueOptions) (string, KeyInfo, err
 
 // expiry applies MaxLifetime to a requested expiry.
 func (k *Keys) expiry(op string, now, exp time.Time) (time.Time, error) {
-	max := k.opts.MaxLifetime
+	limit := k.opts.MaxLifetime
 	switch {
 	case !exp.IsZero() && !exp.After(now):
 		return exp, &db.Error{Op: op, Kind: db.ErrInvalid, Field: "expires_at", Msg: "must be in the future"}
-	case max > 0 && exp.IsZero():
-		return now.Add(max), nil
-	case max > 0 && exp.After(now.Add(max)):
+	case limit > 0 && exp.IsZero():
+		return now.Add(limit), nil
+	case limit > 0 && exp.After(now.Add(limit)):
 		return exp, &db.Error{Op: op, Kind: db.ErrInvalid, Field: "expires_at",
-			Msg: fmt.Sprintf("beyond the maximum lifetime of %s", max)}
+			Msg: fmt.Sprintf("beyond the maximum lifetime of %s", limit)}
 	}
 	return exp, nil
 }
@@ -448,8 +448,8 @@ func (k *Keys) Rotate(ctx context.Context, id string, grace time.Duration) (stri
 		if !old.ExpiresAt.IsZero() {
 			exp = now.Add(old.ExpiresAt.Sub(old.CreatedAt))
 		}
-		if max := k.opts.MaxLifetime; max > 0 && (exp.IsZero() || exp.After(now.Add(max))) {
-			exp = now.Add(max)
+		if limit := k.opts.MaxLifetime; limit > 0 && (exp.IsZero() || exp.After(now.Add(limit))) {
+			exp = now.Add(limit)
 		}
 		created, err = tx.APIKeys().Create(ctx, db.APIKeyCreate{
 			Name:        old.Name,
