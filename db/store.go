@@ -67,6 +67,33 @@ type APIKeyRepository interface {
 	// UpdateLastUsed records a use at the given time. It never moves
 	// last_used_at backwards, and ignores unknown ids.
 	UpdateLastUsed(ctx context.Context, id string, at time.Time) error
+	// Revoke makes the key stop working from at (now, or later for a
+	// grace period) and records why, then returns the key, or ErrNotFound.
+	// A revocation is never postponed: a key revoked at or before at keeps
+	// its time and reason. On a Store that is a KeyChangeListener, every
+	// listener hears of it when the write commits.
+	Revoke(ctx context.Context, id string, at time.Time, reason string) (APIKey, error)
+	// UpdateLastUsedBatch records many uses in one statement and returns
+	// how many keys it changed. Like UpdateLastUsed it never moves
+	// last_used_at backwards and ignores unknown ids; of several uses of
+	// one key, the latest counts.
+	UpdateLastUsedBatch(ctx context.Context, uses []KeyUse) (int64, error)
+}
+
+// KeyChangeListener is implemented by the Stores that can tell every
+// process sharing the database, within milliseconds, that an API key was
+// revoked: *postgres.Store does (LISTEN/NOTIFY), *sqlite.Store does not,
+// and there a process that caches keys sees another's revocation only when
+// its cache entry expires.
+type KeyChangeListener interface {
+	// ListenKeyChanges calls onChange with the id of each key revoked
+	// through any Store on the same database, until ctx ends, and then
+	// returns ctx's error. It holds a connection of its own and reconnects
+	// with backoff when that is lost. It calls onListen each time it starts
+	// listening, the first time included: revocations made while it was not
+	// listening were missed, so a caller drops what it cached then. The
+	// callbacks run on the listening goroutine and must not block.
+	ListenKeyChanges(ctx context.Context, onListen func(), onChange func(keyID string)) error
 }
 
 // ToolRepository stores tool registrations. A tool name is unique per

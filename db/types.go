@@ -2,6 +2,8 @@ package db
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,6 +24,10 @@ type APIKey struct {
 	ExpiresAt   time.Time // zero: never expires
 	LastUsedAt  time.Time // zero: never used
 	Metadata    json.RawMessage
+	// RevokedAt is when the key stops working: zero when it is not
+	// revoked, in the future for a key rotated with a grace period.
+	RevokedAt    time.Time
+	RevokeReason string // why it was revoked; "" for no reason given
 }
 
 // APIKeyCreate is the input of APIKeyRepository.Create.
@@ -49,6 +55,43 @@ type APIKeyUpdate struct {
 	IsActive    Field[bool]
 	ExpiresAt   Field[time.Time] // Set(time.Time{}) removes the expiry
 	Metadata    Field[json.RawMessage]
+}
+
+// KeyUse is one use of an API key, for APIKeyRepository.UpdateLastUsedBatch.
+type KeyUse struct {
+	ID string
+	At time.Time
+}
+
+// CheckUses validates a batch of uses and returns it ready for storing: one
+// use per key (the latest), times in UTC at microsecond precision, in id
+// order so that concurrent batches lock rows in the same order.
+func CheckUses(uses []KeyUse) ([]KeyUse, error) {
+	var ch checker
+	latest := make(map[string]time.Time, len(uses))
+	for _, u := range uses {
+		ch.text("id", u.ID, 1, MaxIDLen)
+		if u.At.IsZero() {
+			ch.fail("at", "required")
+		}
+		if at := normTime(u.At); at.After(latest[u.ID]) {
+			latest[u.ID] = at
+		}
+	}
+	if ch.err != nil {
+		return nil, ch.err
+	}
+	out := make([]KeyUse, 0, len(latest))
+	for id, at := range latest {
+		out = append(out, KeyUse{ID: id, At: at})
+	}
+	slices.SortFunc(out, func(a, b KeyUse) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// CheckRevokeReason validates the reason given for revoking a key.
+func CheckRevokeReason(reason string) error {
+	return CheckText("reason", reason, 0, MaxShortLen)
 }
 
 // Field is one column of an update. The zero Field leaves the column alone.

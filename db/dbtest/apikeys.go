@@ -1,8 +1,11 @@
 package dbtest
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,5 +287,208 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		assert.Nil(t, k.Metadata)
 		assert.EqualValues(t, 1, count(t, e, s, "api_keys",
 			"user_id IS NULL AND expires_at IS NULL AND last_used_at IS NULL AND metadata IS NULL"))
+	})
+
+	exerciseAPIKeyRevocation(t, e)
+}
+
+// Revocation, batched last-use writes and change notifications.
+func exerciseAPIKeyRevocation(t *testing.T, e Engine) {
+	t.Run("Revoke", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		k, err := s.APIKeys().Create(ctx, newKey(1))
+		require.NoError(t, err)
+		other, err := s.APIKeys().Create(ctx, newKey(2))
+		require.NoError(t, err)
+		assert.True(t, k.RevokedAt.IsZero())
+		assert.EqualValues(t, 2, count(t, e, s, "api_keys", "revoked_at IS NULL AND revoke_reason IS NULL"))
+
+		t1 := time.Date(2026, 5, 1, 12, 0, 0, 123456000, time.UTC)
+		got, err := s.APIKeys().Revoke(ctx, k.ID, t1, "leaked in a log")
+		require.NoError(t, err)
+		assert.True(t, t1.Equal(got.RevokedAt), "revoked_at %v", got.RevokedAt)
+		assert.Equal(t, "leaked in a log", got.RevokeReason)
+		assert.True(t, got.IsActive, "revocation is not deactivation")
+		read, err := s.APIKeys().Get(ctx, k.ID)
+		require.NoError(t, err)
+		assert.Equal(t, got, read)
+
+		// Never postponed: a later revocation keeps the first time and reason.
+		got, err = s.APIKeys().Revoke(ctx, k.ID, t1.Add(time.Hour), "again")
+		require.NoError(t, err)
+		assert.True(t, t1.Equal(got.RevokedAt))
+		assert.Equal(t, "leaked in a log", got.RevokeReason)
+		// An earlier one wins, with its reason.
+		t0 := t1.Add(-time.Hour)
+		got, err = s.APIKeys().Revoke(ctx, k.ID, t0, "")
+		require.NoError(t, err)
+		assert.True(t, t0.Equal(got.RevokedAt))
+		assert.Equal(t, "", got.RevokeReason)
+		assert.EqualValues(t, 1, count(t, e, s, "api_keys", "revoke_reason IS NULL AND revoked_at IS NOT NULL"))
+
+		o, err := s.APIKeys().Get(ctx, other.ID)
+		require.NoError(t, err)
+		assert.True(t, o.RevokedAt.IsZero(), "other keys untouched")
+	})
+
+	t.Run("RevokeBadInput", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		k, err := s.APIKeys().Create(ctx, newKey(1))
+		require.NoError(t, err)
+		now := time.Now()
+		_, err = s.APIKeys().Revoke(ctx, "nope", now, "x")
+		assert.ErrorIs(t, err, db.ErrNotFound)
+		for name, c := range map[string]struct {
+			id, reason string
+			at         time.Time
+			field      string
+		}{
+			"NoID":       {"", "x", now, "id"},
+			"ZeroTime":   {k.ID, "x", time.Time{}, "at"},
+			"NULReason":  {k.ID, "a\x00b", now, "reason"},
+			"LongReason": {k.ID, strings.Repeat("r", db.MaxShortLen+1), now, "reason"},
+		} {
+			_, err := s.APIKeys().Revoke(ctx, c.id, c.at, c.reason)
+			var dbErr *db.Error
+			require.ErrorAs(t, err, &dbErr, name)
+			assert.ErrorIs(t, err, db.ErrInvalid, name)
+			assert.Equal(t, c.field, dbErr.Field, name)
+			assert.Equal(t, "APIKeys.Revoke", dbErr.Op, name)
+		}
+		assert.EqualValues(t, 0, count(t, e, s, "api_keys", "revoked_at IS NOT NULL"), "nothing written")
+	})
+
+	t.Run("RevokeRolledBack", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		k, err := s.APIKeys().Create(ctx, newKey(1))
+		require.NoError(t, err)
+		boom := errors.New("boom")
+		err = s.InTx(ctx, func(tx db.Repositories) error {
+			if _, err := tx.APIKeys().Revoke(ctx, k.ID, time.Now(), "x"); err != nil {
+				return err
+			}
+			return boom
+		})
+		require.ErrorIs(t, err, boom)
+		assert.EqualValues(t, 0, count(t, e, s, "api_keys", "revoked_at IS NOT NULL"))
+	})
+
+	t.Run("UpdateLastUsedBatch", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		var ids []string
+		for i := range 3 {
+			k, err := s.APIKeys().Create(ctx, newKey(i))
+			require.NoError(t, err)
+			ids = append(ids, k.ID)
+		}
+		t1 := time.Date(2026, 5, 1, 12, 0, 0, 654321000, time.UTC)
+		require.NoError(t, s.APIKeys().UpdateLastUsed(ctx, ids[2], t1))
+
+		n, err := s.APIKeys().UpdateLastUsedBatch(ctx, []db.KeyUse{
+			{ID: ids[0], At: t1},
+			{ID: ids[1], At: t1.Add(-time.Minute)},
+			{ID: ids[1], At: t1.Add(time.Minute)}, // the latest use of a key counts
+			{ID: ids[1], At: t1},
+			{ID: ids[2], At: t1.Add(-time.Hour)}, // never backwards
+			{ID: "unknown", At: t1},              // ignored
+		})
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, n)
+		want := []time.Time{t1, t1.Add(time.Minute), t1}
+		for i, id := range ids {
+			k, err := s.APIKeys().Get(ctx, id)
+			require.NoError(t, err)
+			assert.True(t, want[i].Equal(k.LastUsedAt), "key %d: last_used_at %v, want %v", i, k.LastUsedAt, want[i])
+		}
+
+		n, err = s.APIKeys().UpdateLastUsedBatch(ctx, nil)
+		require.NoError(t, err)
+		assert.Zero(t, n)
+
+		// Bad input writes nothing, not even the good uses of the batch.
+		_, err = s.APIKeys().UpdateLastUsedBatch(ctx, []db.KeyUse{
+			{ID: ids[0], At: t1.Add(time.Hour)},
+			{ID: ids[1], At: time.Time{}},
+		})
+		assert.ErrorIs(t, err, db.ErrInvalid)
+		k, err := s.APIKeys().Get(ctx, ids[0])
+		require.NoError(t, err)
+		assert.True(t, t1.Equal(k.LastUsedAt))
+	})
+
+	t.Run("UpdateLastUsedBatchMany", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		var uses []db.KeyUse
+		at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+		for i := range 500 {
+			k, err := s.APIKeys().Create(ctx, newKey(i))
+			require.NoError(t, err)
+			uses = append(uses, db.KeyUse{ID: k.ID, At: at.Add(time.Duration(i) * time.Microsecond)})
+		}
+		n, err := s.APIKeys().UpdateLastUsedBatch(ctx, uses)
+		require.NoError(t, err)
+		assert.EqualValues(t, 500, n)
+		for _, i := range []int{0, 249, 499} {
+			k, err := s.APIKeys().Get(ctx, uses[i].ID)
+			require.NoError(t, err)
+			assert.True(t, uses[i].At.Equal(k.LastUsedAt), "key %d", i)
+		}
+	})
+
+	// Only PostgreSQL can tell other processes; SQLite relies on short
+	// cache lifetimes instead.
+	t.Run("RevokeNotifies", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		l, ok := s.(db.KeyChangeListener)
+		if e.Name == "sqlite" {
+			assert.False(t, ok, "SQLite has no cross-process notifications")
+			return
+		}
+		require.True(t, ok, "%s Store is a KeyChangeListener", e.Name)
+		a, err := s.APIKeys().Create(ctx, newKey(1))
+		require.NoError(t, err)
+		b, err := s.APIKeys().Create(ctx, newKey(2))
+		require.NoError(t, err)
+
+		lctx, stop := context.WithCancel(ctx)
+		listening := make(chan struct{}, 1)
+		changed := make(chan string, 16)
+		done := make(chan error, 1)
+		go func() {
+			done <- l.ListenKeyChanges(lctx,
+				func() { listening <- struct{}{} },
+				func(id string) { changed <- id })
+		}()
+		select {
+		case <-listening:
+		case <-time.After(10 * time.Second):
+			t.Fatal("not listening after 10s")
+		}
+
+		// A revocation rolled back is never announced: the first
+		// notification is the committed revocation that follows it.
+		err = s.InTx(ctx, func(tx db.Repositories) error {
+			if _, err := tx.APIKeys().Revoke(ctx, a.ID, time.Now(), "x"); err != nil {
+				return err
+			}
+			return errors.New("roll back")
+		})
+		require.Error(t, err)
+		_, err = s.APIKeys().Revoke(ctx, b.ID, time.Now(), "x")
+		require.NoError(t, err)
+		select {
+		case id := <-changed:
+			assert.Equal(t, b.ID, id)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no notification after 10s")
+		}
+
+		stop()
+		select {
+		case err := <-done:
+			assert.ErrorIs(t, err, context.Canceled)
+		case <-time.After(10 * time.Second):
+			t.Fatal("listener did not stop")
+		}
 	})
 }

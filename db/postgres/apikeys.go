@@ -24,6 +24,9 @@ func apiKeyOf(r pgdb.ApiKey) db.APIKey {
 		ExpiresAt:   timeOf(r.ExpiresAt),
 		LastUsedAt:  timeOf(r.LastUsedAt),
 		Metadata:    jsonOf(r.Metadata),
+
+		RevokedAt:    timeOf(r.RevokedAt),
+		RevokeReason: str(r.RevokeReason),
 	}
 }
 
@@ -194,6 +197,46 @@ func (r apiKeys) UpdateLastUsed(ctx context.Context, id string, at time.Time) er
 	at = at.UTC().Truncate(time.Microsecond)
 	_, err := r.q.APIKeyUpdateLastUsed(ctx, pgdb.APIKeyUpdateLastUsedParams{ID: id, UsedAt: &at})
 	return mapErr(op, err)
+}
+
+func (r apiKeys) Revoke(ctx context.Context, id string, at time.Time, reason string) (db.APIKey, error) {
+	const op = "APIKeys.Revoke"
+	err := db.CheckText("id", id, 1, db.MaxIDLen)
+	if err == nil {
+		err = db.CheckRevokeReason(reason)
+	}
+	if err == nil && at.IsZero() {
+		err = &db.Error{Kind: db.ErrInvalid, Field: "at", Msg: "required"}
+	}
+	if err != nil {
+		return db.APIKey{}, mapErr(op, err)
+	}
+	// One statement: the UPDATE and its pg_notify commit together.
+	row, err := r.q.APIKeyRevoke(ctx, pgdb.APIKeyRevokeParams{
+		ID:           id,
+		RevokedAt:    at.UTC().Truncate(time.Microsecond),
+		RevokeReason: nullStr(reason),
+	})
+	if err != nil {
+		return db.APIKey{}, mapErr(op, err)
+	}
+	return apiKeyOf(row.ApiKey), nil
+}
+
+// UpdateLastUsedBatch writes the whole batch with one UPDATE ... FROM
+// unnest(ids, times).
+func (r apiKeys) UpdateLastUsedBatch(ctx context.Context, uses []db.KeyUse) (int64, error) {
+	const op = "APIKeys.UpdateLastUsedBatch"
+	uses, err := db.CheckUses(uses)
+	if err != nil || len(uses) == 0 {
+		return 0, mapErr(op, err)
+	}
+	p := pgdb.APIKeyUpdateLastUsedBatchParams{Ids: make([]string, len(uses)), UsedAt: make([]time.Time, len(uses))}
+	for i, u := range uses {
+		p.Ids[i], p.UsedAt[i] = u.ID, u.At
+	}
+	n, err := r.q.APIKeyUpdateLastUsedBatch(ctx, p)
+	return n, mapErr(op, err)
 }
 
 // oneRow turns "no row changed" into ErrNotFound.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/mcpstore/mcpstore/db"
@@ -24,6 +25,9 @@ func apiKeyOf(r sqlitedb.ApiKey) db.APIKey {
 		ExpiresAt:   nullTimeOf(r.ExpiresAt),
 		LastUsedAt:  nullTimeOf(r.LastUsedAt),
 		Metadata:    jsonOf(r.Metadata),
+
+		RevokedAt:    nullTimeOf(r.RevokedAt),
+		RevokeReason: str(r.RevokeReason),
 	}
 }
 
@@ -193,4 +197,49 @@ func (r apiKeys) UpdateLastUsed(ctx context.Context, id string, at time.Time) er
 	}
 	_, err := r.w.APIKeyUpdateLastUsed(ctx, sqlitedb.APIKeyUpdateLastUsedParams{ID: id, UsedAt: nullMicros(at)})
 	return mapErr(op, err)
+}
+
+// Revoke writes the revocation. SQLite cannot tell other processes: they
+// see it when their cached copy of the key expires.
+func (r apiKeys) Revoke(ctx context.Context, id string, at time.Time, reason string) (db.APIKey, error) {
+	const op = "APIKeys.Revoke"
+	err := db.CheckText("id", id, 1, db.MaxIDLen)
+	if err == nil {
+		err = db.CheckRevokeReason(reason)
+	}
+	if err == nil && at.IsZero() {
+		err = &db.Error{Kind: db.ErrInvalid, Field: "at", Msg: "required"}
+	}
+	if err != nil {
+		return db.APIKey{}, mapErr(op, err)
+	}
+	row, err := r.w.APIKeyRevoke(ctx, sqlitedb.APIKeyRevokeParams{
+		ID:           id,
+		RevokedAt:    nullMicros(at),
+		RevokeReason: nullStr(reason),
+	})
+	if err != nil {
+		return db.APIKey{}, mapErr(op, err)
+	}
+	return apiKeyOf(row), nil
+}
+
+// UpdateLastUsedBatch writes the whole batch with one UPDATE, the uses
+// passed as one JSON array of [id, microseconds] pairs.
+func (r apiKeys) UpdateLastUsedBatch(ctx context.Context, uses []db.KeyUse) (int64, error) {
+	const op = "APIKeys.UpdateLastUsedBatch"
+	uses, err := db.CheckUses(uses)
+	if err != nil || len(uses) == 0 {
+		return 0, mapErr(op, err)
+	}
+	pairs := make([][2]any, len(uses))
+	for i, u := range uses {
+		pairs[i] = [2]any{u.ID, micros(u.At)}
+	}
+	b, err := json.Marshal(pairs)
+	if err != nil {
+		return 0, mapErr(op, err)
+	}
+	n, err := r.w.APIKeyUpdateLastUsedBatch(ctx, string(b))
+	return n, mapErr(op, err)
 }

@@ -14,7 +14,7 @@ import (
 const aPIKeyCreate = `-- name: APIKeyCreate :one
 INSERT INTO api_keys (id, name, prefix, key_hash, user_id, roles, permissions, is_active, expires_at, metadata)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata
+RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
 type APIKeyCreateParams struct {
@@ -57,6 +57,8 @@ func (q *Queries) APIKeyCreate(ctx context.Context, arg APIKeyCreateParams) (Api
 		&i.ExpiresAt,
 		&i.LastUsedAt,
 		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
 	)
 	return i, err
 }
@@ -86,7 +88,7 @@ func (q *Queries) APIKeyDelete(ctx context.Context, id string) (int64, error) {
 }
 
 const aPIKeyGetByHash = `-- name: APIKeyGetByHash :one
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys WHERE key_hash = $1
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE key_hash = $1
 `
 
 func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash string) (ApiKey, error) {
@@ -105,12 +107,14 @@ func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash string) (ApiKey, 
 		&i.ExpiresAt,
 		&i.LastUsedAt,
 		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
 	)
 	return i, err
 }
 
 const aPIKeyGetByID = `-- name: APIKeyGetByID :one
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys WHERE id = $1
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE id = $1
 `
 
 func (q *Queries) APIKeyGetByID(ctx context.Context, id string) (ApiKey, error) {
@@ -129,12 +133,14 @@ func (q *Queries) APIKeyGetByID(ctx context.Context, id string) (ApiKey, error) 
 		&i.ExpiresAt,
 		&i.LastUsedAt,
 		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
 	)
 	return i, err
 }
 
 const aPIKeyList = `-- name: APIKeyList :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys ORDER BY created_at, id LIMIT $2 OFFSET $1
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys ORDER BY created_at, id LIMIT $2 OFFSET $1
 `
 
 type APIKeyListParams struct {
@@ -164,6 +170,8 @@ func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]ApiKe
 			&i.ExpiresAt,
 			&i.LastUsedAt,
 			&i.Metadata,
+			&i.RevokedAt,
+			&i.RevokeReason,
 		); err != nil {
 			return nil, err
 		}
@@ -176,7 +184,7 @@ func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]ApiKe
 }
 
 const aPIKeyListActive = `-- name: APIKeyListActive :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys WHERE is_active ORDER BY created_at, id LIMIT $2 OFFSET $1
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE is_active ORDER BY created_at, id LIMIT $2 OFFSET $1
 `
 
 type APIKeyListActiveParams struct {
@@ -206,6 +214,8 @@ func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActivePara
 			&i.ExpiresAt,
 			&i.LastUsedAt,
 			&i.Metadata,
+			&i.RevokedAt,
+			&i.RevokeReason,
 		); err != nil {
 			return nil, err
 		}
@@ -218,7 +228,7 @@ func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActivePara
 }
 
 const aPIKeyListByPrefix = `-- name: APIKeyListByPrefix :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys WHERE prefix = $1 ORDER BY created_at, id
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE prefix = $1 ORDER BY created_at, id
 `
 
 func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string) ([]ApiKey, error) {
@@ -243,6 +253,8 @@ func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string) ([]ApiK
 			&i.ExpiresAt,
 			&i.LastUsedAt,
 			&i.Metadata,
+			&i.RevokedAt,
+			&i.RevokeReason,
 		); err != nil {
 			return nil, err
 		}
@@ -255,7 +267,7 @@ func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string) ([]ApiK
 }
 
 const aPIKeyListByUser = `-- name: APIKeyListByUser :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys
 WHERE user_id = $1 AND (is_active OR NOT $2::boolean)
 ORDER BY created_at, id LIMIT $4 OFFSET $3
 `
@@ -294,6 +306,8 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserPara
 			&i.ExpiresAt,
 			&i.LastUsedAt,
 			&i.Metadata,
+			&i.RevokedAt,
+			&i.RevokeReason,
 		); err != nil {
 			return nil, err
 		}
@@ -303,6 +317,56 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserPara
 		return nil, err
 	}
 	return items, nil
+}
+
+const aPIKeyRevoke = `-- name: APIKeyRevoke :one
+WITH revoked AS (
+    UPDATE api_keys SET
+        revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= $1::timestamptz THEN revoked_at ELSE $1::timestamptz END,
+        revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= $1::timestamptz THEN revoke_reason ELSE $2::text END
+    WHERE id = $3
+    RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
+)
+SELECT api_keys.id, api_keys.name, api_keys.prefix, api_keys.key_hash, api_keys.user_id, api_keys.roles, api_keys.permissions, api_keys.is_active, api_keys.created_at, api_keys.expires_at, api_keys.last_used_at, api_keys.metadata, api_keys.revoked_at, api_keys.revoke_reason, pg_notify('mcpstore_api_keys', api_keys.id) IS NULL AS notified
+FROM revoked AS api_keys
+`
+
+type APIKeyRevokeParams struct {
+	RevokedAt    time.Time
+	RevokeReason *string
+	ID           string
+}
+
+type APIKeyRevokeRow struct {
+	ApiKey   ApiKey
+	Notified interface{}
+}
+
+// Sets when the key stops working and why. A revocation is never postponed:
+// a key revoked already keeps the earlier time and its reason. The
+// pg_notify in the same statement tells every listening process (see
+// db/postgres/notify.go) at commit, and only if it commits.
+func (q *Queries) APIKeyRevoke(ctx context.Context, arg APIKeyRevokeParams) (APIKeyRevokeRow, error) {
+	row := q.db.QueryRow(ctx, aPIKeyRevoke, arg.RevokedAt, arg.RevokeReason, arg.ID)
+	var i APIKeyRevokeRow
+	err := row.Scan(
+		&i.ApiKey.ID,
+		&i.ApiKey.Name,
+		&i.ApiKey.Prefix,
+		&i.ApiKey.KeyHash,
+		&i.ApiKey.UserID,
+		&i.ApiKey.Roles,
+		&i.ApiKey.Permissions,
+		&i.ApiKey.IsActive,
+		&i.ApiKey.CreatedAt,
+		&i.ApiKey.ExpiresAt,
+		&i.ApiKey.LastUsedAt,
+		&i.ApiKey.Metadata,
+		&i.ApiKey.RevokedAt,
+		&i.ApiKey.RevokeReason,
+		&i.Notified,
+	)
+	return i, err
 }
 
 const aPIKeyUpdate = `-- name: APIKeyUpdate :one
@@ -315,7 +379,7 @@ UPDATE api_keys SET
     expires_at  = CASE WHEN $11::boolean THEN $12::timestamptz ELSE expires_at END,
     metadata    = CASE WHEN $13::boolean THEN $14::jsonb ELSE metadata END
 WHERE id = $15
-RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata
+RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
 type APIKeyUpdateParams struct {
@@ -370,6 +434,8 @@ func (q *Queries) APIKeyUpdate(ctx context.Context, arg APIKeyUpdateParams) (Api
 		&i.ExpiresAt,
 		&i.LastUsedAt,
 		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
 	)
 	return i, err
 }
@@ -387,6 +453,27 @@ type APIKeyUpdateLastUsedParams struct {
 // Never moves last_used_at backwards, so late or repeated writes are harmless.
 func (q *Queries) APIKeyUpdateLastUsed(ctx context.Context, arg APIKeyUpdateLastUsedParams) (int64, error) {
 	result, err := q.db.Exec(ctx, aPIKeyUpdateLastUsed, arg.UsedAt, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const aPIKeyUpdateLastUsedBatch = `-- name: APIKeyUpdateLastUsedBatch :execrows
+UPDATE api_keys AS k SET last_used_at = u.used_at
+FROM (SELECT unnest($1::text[]) AS id, unnest($2::timestamptz[]) AS used_at) AS u
+WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.used_at)
+`
+
+type APIKeyUpdateLastUsedBatchParams struct {
+	Ids    []string
+	UsedAt []time.Time
+}
+
+// Many uses in one statement, one (id, used_at) pair per key. Never moves
+// last_used_at backwards; unknown ids are ignored.
+func (q *Queries) APIKeyUpdateLastUsedBatch(ctx context.Context, arg APIKeyUpdateLastUsedBatchParams) (int64, error) {
+	result, err := q.db.Exec(ctx, aPIKeyUpdateLastUsedBatch, arg.Ids, arg.UsedAt)
 	if err != nil {
 		return 0, err
 	}

@@ -12,18 +12,20 @@ import (
 )
 
 type ApiKey struct {
-	ID          string
-	Name        string
-	Prefix      string
-	KeyHash     string
-	UserID      *string
-	Roles       []string
-	Permissions []string
-	IsActive    bool
-	CreatedAt   time.Time
-	ExpiresAt   *time.Time
-	LastUsedAt  *time.Time
-	Metadata    json.RawMessage
+	ID           string
+	Name         string
+	Prefix       string
+	KeyHash      string
+	UserID       *string
+	Roles        []string
+	Permissions  []string
+	IsActive     bool
+	CreatedAt    time.Time
+	ExpiresAt    *time.Time
+	LastUsedAt   *time.Time
+	Metadata     json.RawMessage
+	RevokedAt    *time.Time
+	RevokeReason *string
 }
 
 type AuditLog struct {

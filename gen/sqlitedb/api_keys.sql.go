@@ -12,7 +12,7 @@ import (
 const aPIKeyCreate = `-- name: APIKeyCreate :one
 INSERT INTO api_keys (id, name, prefix, key_hash, user_id, roles, permissions, is_active, expires_at, metadata)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata
+RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
 type APIKeyCreateParams struct {
@@ -55,6 +55,8 @@ func (q *Queries) APIKeyCreate(ctx context.Context, arg APIKeyCreateParams) (Api
 		&i.ExpiresAt,
 		&i.LastUsedAt,
 		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
 	)
 	return i, err
 }
@@ -84,7 +86,7 @@ func (q *Queries) APIKeyDelete(ctx context.Context, id string) (int64, error) {
 }
 
 const aPIKeyGetByHash = `-- name: APIKeyGetByHash :one
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys WHERE key_hash = ?1
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE key_hash = ?1
 `
 
 func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash string) (ApiKey, error) {
@@ -103,12 +105,14 @@ func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash string) (ApiKey, 
 		&i.ExpiresAt,
 		&i.LastUsedAt,
 		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
 	)
 	return i, err
 }
 
 const aPIKeyGetByID = `-- name: APIKeyGetByID :one
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys WHERE id = ?1
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE id = ?1
 `
 
 func (q *Queries) APIKeyGetByID(ctx context.Context, id string) (ApiKey, error) {
@@ -127,12 +131,14 @@ func (q *Queries) APIKeyGetByID(ctx context.Context, id string) (ApiKey, error) 
 		&i.ExpiresAt,
 		&i.LastUsedAt,
 		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
 	)
 	return i, err
 }
 
 const aPIKeyList = `-- name: APIKeyList :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys ORDER BY created_at, id LIMIT ?2 OFFSET ?1
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys ORDER BY created_at, id LIMIT ?2 OFFSET ?1
 `
 
 type APIKeyListParams struct {
@@ -162,6 +168,8 @@ func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]ApiKe
 			&i.ExpiresAt,
 			&i.LastUsedAt,
 			&i.Metadata,
+			&i.RevokedAt,
+			&i.RevokeReason,
 		); err != nil {
 			return nil, err
 		}
@@ -177,7 +185,7 @@ func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]ApiKe
 }
 
 const aPIKeyListActive = `-- name: APIKeyListActive :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys WHERE is_active ORDER BY created_at, id LIMIT ?2 OFFSET ?1
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE is_active ORDER BY created_at, id LIMIT ?2 OFFSET ?1
 `
 
 type APIKeyListActiveParams struct {
@@ -207,6 +215,8 @@ func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActivePara
 			&i.ExpiresAt,
 			&i.LastUsedAt,
 			&i.Metadata,
+			&i.RevokedAt,
+			&i.RevokeReason,
 		); err != nil {
 			return nil, err
 		}
@@ -222,7 +232,7 @@ func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActivePara
 }
 
 const aPIKeyListByPrefix = `-- name: APIKeyListByPrefix :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys WHERE prefix = ?1 ORDER BY created_at, id
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE prefix = ?1 ORDER BY created_at, id
 `
 
 func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string) ([]ApiKey, error) {
@@ -247,6 +257,8 @@ func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string) ([]ApiK
 			&i.ExpiresAt,
 			&i.LastUsedAt,
 			&i.Metadata,
+			&i.RevokedAt,
+			&i.RevokeReason,
 		); err != nil {
 			return nil, err
 		}
@@ -262,7 +274,7 @@ func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string) ([]ApiK
 }
 
 const aPIKeyListByUser = `-- name: APIKeyListByUser :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata FROM api_keys
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys
 WHERE user_id = ?1 AND (is_active OR NOT CAST(?2 AS BOOLEAN))
 ORDER BY created_at, id LIMIT ?4 OFFSET ?3
 `
@@ -301,6 +313,8 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserPara
 			&i.ExpiresAt,
 			&i.LastUsedAt,
 			&i.Metadata,
+			&i.RevokedAt,
+			&i.RevokeReason,
 		); err != nil {
 			return nil, err
 		}
@@ -315,6 +329,44 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserPara
 	return items, nil
 }
 
+const aPIKeyRevoke = `-- name: APIKeyRevoke :one
+UPDATE api_keys SET
+    revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= ?1 THEN revoked_at ELSE ?1 END,
+    revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= ?1 THEN revoke_reason ELSE ?2 END
+WHERE id = ?3
+RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
+`
+
+type APIKeyRevokeParams struct {
+	RevokedAt    *int64
+	RevokeReason *string
+	ID           string
+}
+
+// Sets when the key stops working and why. A revocation is never postponed:
+// a key revoked already keeps the earlier time and its reason.
+func (q *Queries) APIKeyRevoke(ctx context.Context, arg APIKeyRevokeParams) (ApiKey, error) {
+	row := q.db.QueryRowContext(ctx, aPIKeyRevoke, arg.RevokedAt, arg.RevokeReason, arg.ID)
+	var i ApiKey
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Prefix,
+		&i.KeyHash,
+		&i.UserID,
+		&i.Roles,
+		&i.Permissions,
+		&i.IsActive,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
+	)
+	return i, err
+}
+
 const aPIKeyUpdate = `-- name: APIKeyUpdate :one
 UPDATE api_keys SET
     name        = CASE WHEN CAST(?1 AS BOOLEAN) THEN CAST(?2 AS TEXT) ELSE name END,
@@ -325,7 +377,7 @@ UPDATE api_keys SET
     expires_at  = CASE WHEN CAST(?11 AS BOOLEAN) THEN ?12 ELSE expires_at END,
     metadata    = CASE WHEN CAST(?13 AS BOOLEAN) THEN ?14 ELSE metadata END
 WHERE id = ?15
-RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata
+RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
 type APIKeyUpdateParams struct {
@@ -380,6 +432,8 @@ func (q *Queries) APIKeyUpdate(ctx context.Context, arg APIKeyUpdateParams) (Api
 		&i.ExpiresAt,
 		&i.LastUsedAt,
 		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
 	)
 	return i, err
 }
@@ -397,6 +451,28 @@ type APIKeyUpdateLastUsedParams struct {
 // Never moves last_used_at backwards, so late or repeated writes are harmless.
 func (q *Queries) APIKeyUpdateLastUsed(ctx context.Context, arg APIKeyUpdateLastUsedParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, aPIKeyUpdateLastUsed, arg.UsedAt, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const aPIKeyUpdateLastUsedBatch = `-- name: APIKeyUpdateLastUsedBatch :execrows
+UPDATE api_keys SET last_used_at = (
+    SELECT CAST(json_extract(u.value, '$[1]') AS INTEGER) FROM json_each(?1) AS u
+    WHERE json_extract(u.value, '$[0]') = api_keys.id
+)
+WHERE id IN (SELECT json_extract(u.value, '$[0]') FROM json_each(?1) AS u)
+  AND (last_used_at IS NULL OR last_used_at < (
+    SELECT CAST(json_extract(u.value, '$[1]') AS INTEGER) FROM json_each(?1) AS u
+    WHERE json_extract(u.value, '$[0]') = api_keys.id
+  ))
+`
+
+// Many uses in one statement: @uses is a JSON array of [id, used_at] pairs,
+// one per key. Never moves last_used_at backwards; unknown ids are ignored.
+func (q *Queries) APIKeyUpdateLastUsedBatch(ctx context.Context, uses interface{}) (int64, error) {
+	result, err := q.db.ExecContext(ctx, aPIKeyUpdateLastUsedBatch, uses)
 	if err != nil {
 		return 0, err
 	}

@@ -5,18 +5,20 @@
 package sqlitedb
 
 type ApiKey struct {
-	ID          string
-	Name        string
-	Prefix      string
-	KeyHash     string
-	UserID      *string
-	Roles       string
-	Permissions string
-	IsActive    bool
-	CreatedAt   int64
-	ExpiresAt   *int64
-	LastUsedAt  *int64
-	Metadata    *string
+	ID           string
+	Name         string
+	Prefix       string
+	KeyHash      string
+	UserID       *string
+	Roles        string
+	Permissions  string
+	IsActive     bool
+	CreatedAt    int64
+	ExpiresAt    *int64
+	LastUsedAt   *int64
+	Metadata     *string
+	RevokedAt    *int64
+	RevokeReason *string
 }
 
 type AuditLog struct {

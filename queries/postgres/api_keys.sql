@@ -47,3 +47,25 @@ UPDATE api_keys SET is_active = false WHERE id = @id;
 -- Never moves last_used_at backwards, so late or repeated writes are harmless.
 UPDATE api_keys SET last_used_at = @used_at
 WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @used_at);
+
+-- name: APIKeyRevoke :one
+-- Sets when the key stops working and why. A revocation is never postponed:
+-- a key revoked already keeps the earlier time and its reason. The
+-- pg_notify in the same statement tells every listening process (see
+-- db/postgres/notify.go) at commit, and only if it commits.
+WITH revoked AS (
+    UPDATE api_keys SET
+        revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= @revoked_at::timestamptz THEN revoked_at ELSE @revoked_at::timestamptz END,
+        revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= @revoked_at::timestamptz THEN revoke_reason ELSE sqlc.narg('revoke_reason')::text END
+    WHERE id = @id
+    RETURNING *
+)
+SELECT sqlc.embed(api_keys), pg_notify('mcpstore_api_keys', api_keys.id) IS NULL AS notified
+FROM revoked AS api_keys;
+
+-- name: APIKeyUpdateLastUsedBatch :execrows
+-- Many uses in one statement, one (id, used_at) pair per key. Never moves
+-- last_used_at backwards; unknown ids are ignored.
+UPDATE api_keys AS k SET last_used_at = u.used_at
+FROM (SELECT unnest(@ids::text[]) AS id, unnest(@used_at::timestamptz[]) AS used_at) AS u
+WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.used_at);

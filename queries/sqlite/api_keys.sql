@@ -47,3 +47,25 @@ UPDATE api_keys SET is_active = 0 WHERE id = @id;
 -- Never moves last_used_at backwards, so late or repeated writes are harmless.
 UPDATE api_keys SET last_used_at = @used_at
 WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @used_at);
+
+-- name: APIKeyRevoke :one
+-- Sets when the key stops working and why. A revocation is never postponed:
+-- a key revoked already keeps the earlier time and its reason.
+UPDATE api_keys SET
+    revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= @revoked_at THEN revoked_at ELSE @revoked_at END,
+    revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= @revoked_at THEN revoke_reason ELSE sqlc.narg('revoke_reason') END
+WHERE id = @id
+RETURNING *;
+
+-- name: APIKeyUpdateLastUsedBatch :execrows
+-- Many uses in one statement: @uses is a JSON array of [id, used_at] pairs,
+-- one per key. Never moves last_used_at backwards; unknown ids are ignored.
+UPDATE api_keys SET last_used_at = (
+    SELECT CAST(json_extract(u.value, '$[1]') AS INTEGER) FROM json_each(@uses) AS u
+    WHERE json_extract(u.value, '$[0]') = api_keys.id
+)
+WHERE id IN (SELECT json_extract(u.value, '$[0]') FROM json_each(@uses) AS u)
+  AND (last_used_at IS NULL OR last_used_at < (
+    SELECT CAST(json_extract(u.value, '$[1]') AS INTEGER) FROM json_each(@uses) AS u
+    WHERE json_extract(u.value, '$[0]') = api_keys.id
+  ));
