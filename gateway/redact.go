@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mcpstore/mcpstore/db"
 )
 
 // RedactedMarker replaces the value of every field whose name looks secret.
@@ -37,7 +39,8 @@ func DefaultRedactKeys() []string {
 //
 // A document longer than the byte limit, after redaction, is replaced by
 // the object {"_size":N,"_preview":"...","_truncated":true}: N is the size
-// of the redacted document in bytes, and the preview its first bytes as a
+// in bytes of the redacted document in the canonical form it would have
+// been stored in (db.CanonicalJSON), and the preview its first bytes as a
 // JSON string (cut on a character boundary), so that the whole object stays
 // within the limit and the stored value is still a JSON object. A Redactor
 // is safe for concurrent use.
@@ -90,9 +93,10 @@ func (r *Redactor) Redact(raw json.RawMessage) (json.RawMessage, error) {
 		out = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 	}
 	if r.maxBytes > 0 && len(out) > r.maxBytes {
-		var b bytes.Buffer
-		if err := json.Compact(&b, out); err == nil {
-			out = b.Bytes()
+		// Measured and previewed in the form it would be stored in, so
+		// that the figure and the preview are the same on every engine.
+		if c, err := db.CanonicalJSON(out); err == nil {
+			out = c
 		}
 		if len(out) > r.maxBytes {
 			out = truncated(out, r.maxBytes)
