@@ -35,6 +35,7 @@ const (
 	DefaultAuditRetryMaxDelay  = 5 * time.Second
 	DefaultAuditMaxDataBytes   = 64 << 10
 	DefaultAuditPruneBatchSize = 5000
+	DefaultAuditWriters        = 2
 )
 
 // AuditorOptions tunes an Auditor. Zero fields take the defaults.
@@ -67,6 +68,11 @@ type AuditorOptions struct {
 	// redaction: a larger document is stored as a truncation marker object
 	// (see Redactor). Default 64 KiB; negative: no cap.
 	MaxDataBytes int
+	// Writers is how many batches may be stored at once, each on a
+	// connection of its own: while one batch travels to the database,
+	// another is written there. Default 2. SQLite has one writer
+	// connection, so its batches still go one at a time.
+	Writers int
 	// PruneBatchSize is the most rows one statement of Prune deletes.
 	// Default 5000.
 	PruneBatchSize int
@@ -95,6 +101,9 @@ func (o AuditorOptions) withDefaults() AuditorOptions {
 	o.RetryMaxDelay = max(o.RetryMaxDelay, o.RetryMinDelay)
 	if o.MaxDataBytes == 0 {
 		o.MaxDataBytes = DefaultAuditMaxDataBytes
+	}
+	if o.Writers <= 0 {
+		o.Writers = DefaultAuditWriters
 	}
 	if o.PruneBatchSize <= 0 {
 		o.PruneBatchSize = DefaultAuditPruneBatchSize
@@ -158,7 +167,7 @@ type Auditor struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	closeOnce sync.Once
-	done      chan struct{} // closed when the writer has finished
+	done      chan struct{} // closed when the writers have finished
 
 	recorded, stored, duplicates, dropped, invalid, failed, retries atomic.Uint64
 }
@@ -180,7 +189,15 @@ func NewAuditor(store db.Store, opts AuditorOptions) *Auditor {
 		done:    make(chan struct{}),
 	}
 	go a.collect()
-	go a.write()
+	var writers sync.WaitGroup
+	for range opts.Writers {
+		writers.Go(a.write)
+	}
+	go func() {
+		writers.Wait()
+		a.cancel()
+		close(a.done)
+	}()
 	return a
 }
 
@@ -324,10 +341,8 @@ func (a *Auditor) prepare(ev db.AuditLogCreate) (db.AuditLogCreate, bool) {
 	return checked, true
 }
 
-// write stores the batches the collector makes, one at a time.
+// write stores batches the collector makes, one at a time.
 func (a *Auditor) write() {
-	defer close(a.done)
-	defer a.cancel()
 	for batch := range a.batches {
 		a.storeBatch(batch)
 	}

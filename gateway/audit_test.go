@@ -217,7 +217,7 @@ func TestAuditorDropModeNeverBlocks(t *testing.T) {
 			assert.Positive(t, st.Dropped)
 			assert.EqualValues(t, full, st.Dropped, "every drop is counted")
 			assert.EqualValues(t, n, st.Recorded+st.Dropped)
-			assert.LessOrEqual(t, st.Recorded, uint64(16+3*8), "the buffer and the batches in hand, no more")
+			assert.LessOrEqual(t, st.Recorded, uint64(16+(2+gateway.DefaultAuditWriters)*8), "the buffer and the batches in hand, no more")
 			assert.Zero(t, st.Stored)
 
 			release()
@@ -251,8 +251,8 @@ func TestAuditorWaitModeBlocksAndLosesNothing(t *testing.T) {
 					}
 				}
 			}()
-			// The buffer fills: the buffer itself and at most three batches
-			// (collecting, handed over, being written) hold events.
+			// The buffer fills: the buffer itself and at most 2+Writers batches
+			// (collecting, handed over, one per writer) hold events.
 			eventually(t, "the buffer to fill", func() bool { return a.Stats().Recorded >= 16 })
 			select {
 			case <-done:
@@ -260,7 +260,7 @@ func TestAuditorWaitModeBlocksAndLosesNothing(t *testing.T) {
 			case <-time.After(300 * time.Millisecond):
 			}
 			st := a.Stats()
-			assert.LessOrEqual(t, st.Recorded, uint64(16+3*8))
+			assert.LessOrEqual(t, st.Recorded, uint64(16+(2+gateway.DefaultAuditWriters)*8))
 			assert.Zero(t, st.Dropped)
 
 			// A caller that gives up while waiting gets its context's

@@ -73,6 +73,14 @@ func (r *Redactor) Redact(raw json.RawMessage) (json.RawMessage, error) {
 	if raw == nil {
 		return nil, nil
 	}
+	if r.maxBytes <= 0 || len(raw) <= r.maxBytes {
+		if !r.mayHoldSecret(raw) {
+			if !json.Valid(raw) {
+				return raw, fmt.Errorf("not valid JSON")
+			}
+			return raw, nil
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber() // numbers pass through exactly as written
 	var v any
@@ -103,6 +111,36 @@ func (r *Redactor) Redact(raw json.RawMessage) (json.RawMessage, error) {
 		}
 	}
 	return out, nil
+}
+
+// mayHoldSecret reports whether raw could hold a secret field name, by a
+// scan much cheaper than decoding it: a field matches only when its name,
+// lowercased and without separators, contains a key, so a document that
+// does not, lowercased and without separators as a whole, holds none. Text
+// with escapes or non-ASCII characters (whose lowercase may be ASCII) is
+// decoded to be sure.
+func (r *Redactor) mayHoldSecret(raw []byte) bool {
+	if len(r.keys) == 0 {
+		return false
+	}
+	buf := make([]byte, 0, len(raw))
+	for _, c := range raw {
+		switch {
+		case c == '\\' || c >= utf8.RuneSelf:
+			return true
+		case isSeparator(rune(c)):
+		case 'A' <= c && c <= 'Z':
+			buf = append(buf, c+'a'-'A')
+		default:
+			buf = append(buf, c)
+		}
+	}
+	for k := range r.keys {
+		if bytes.Contains(buf, []byte(k)) {
+			return true
+		}
+	}
+	return false
 }
 
 // redact hides the secret fields of v in place and reports whether it
