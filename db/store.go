@@ -161,4 +161,9 @@ type AuditLogRepository interface {
 	Complete(ctx context.Context, id int64, c AuditLogComplete) (AuditLog, error)
 	// Delete removes one event, or returns ErrNotFound.
 	Delete(ctx context.Context, id int64) error
+	// Prune deletes every event created before before and returns how
+	// many. It deletes the oldest first, at most batchSize (1 to MaxLimit)
+	// per statement, each statement on its own, so that it never holds the
+	// table for long; inside InTx all batches share the transaction.
+	Prune(ctx context.Context, before time.Time, batchSize int) (int64, error)
 }

@@ -199,6 +199,13 @@ type AuditStatistics struct {
 	Total    int64
 	ByStatus map[string]int64
 	ByAction map[string]int64
+	// The latency percentiles of the window's events, in milliseconds,
+	// interpolated between neighbouring values as PostgreSQL's
+	// percentile_cont does. Events without a duration are left out; all
+	// three are nil when no event of the window has one.
+	DurationP50MS *float64
+	DurationP95MS *float64
+	DurationP99MS *float64
 }
 
 // Page selects part of a list: Limit rows after skipping Offset. A zero
@@ -232,4 +239,13 @@ func (s *AuditStatistics) Add(status, action string, n int64) {
 	s.Total += n
 	s.ByStatus[status] += n
 	s.ByAction[action] += n
+}
+
+// SetPercentiles records the latency percentiles of a window of which
+// measured events had a duration; with none it leaves them nil.
+func (s *AuditStatistics) SetPercentiles(measured int64, p50, p95, p99 float64) {
+	if measured == 0 {
+		return
+	}
+	s.DurationP50MS, s.DurationP95MS, s.DurationP99MS = &p50, &p95, &p99
 }

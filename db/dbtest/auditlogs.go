@@ -191,23 +191,108 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 			{"tools_list", "success", 6 * time.Minute}, {"tools_list", "success", 7 * time.Minute}, {"tools_list", "denied", 8 * time.Minute},
 			{"tool_call", "success", -time.Second}, {"tool_call", "error", time.Hour},
 		}
+		// Durations in the window, inserted out of order, one event not
+		// measured: sorted, 10, 20, ..., 80 (n=8). percentile_cont's rank
+		// is p*(n-1): p50 = 40 + 0.5*(50-40) = 45, p95 = 70 + 0.65*10 =
+		// 76.5, p99 = 70 + 0.93*10 = 79.3. The events outside the window
+		// are far slower, so including them would show.
+		durations := []*float64{ms(80), ms(10), ms(70), nil, ms(20), ms(60), ms(30), ms(50), ms(40), ms(5000), ms(9000)}
 		batch := make([]db.AuditLogCreate, len(rows))
 		for i, r := range rows {
 			batch[i] = newEvent(fmt.Sprint(i), base.Add(r.at))
 			batch[i].Action, batch[i].Status = r.action, r.status
+			batch[i].DurationMS = durations[i]
 		}
 		_, err := s.AuditLogs().InsertBatch(ctx, batch)
 		require.NoError(t, err)
 		st, err := s.AuditLogs().Statistics(ctx, base, base.Add(time.Hour))
 		require.NoError(t, err)
-		assert.Equal(t, db.AuditStatistics{
-			Total:    9,
-			ByStatus: map[string]int64{"success": 6, "error": 2, "denied": 1},
-			ByAction: map[string]int64{"tool_call": 6, "tools_list": 3},
-		}, st)
+		assert.Equal(t, int64(9), st.Total)
+		assert.Equal(t, map[string]int64{"success": 6, "error": 2, "denied": 1}, st.ByStatus)
+		assert.Equal(t, map[string]int64{"tool_call": 6, "tools_list": 3}, st.ByAction)
+		for _, p := range []struct {
+			name string
+			got  *float64
+			want float64
+		}{{"p50", st.DurationP50MS, 45}, {"p95", st.DurationP95MS, 76.5}, {"p99", st.DurationP99MS, 79.3}} {
+			if assert.NotNil(t, p.got, p.name) {
+				assert.InDelta(t, p.want, *p.got, 1e-9, p.name)
+			}
+		}
+
+		// One measured event: every percentile is its duration.
+		one, err := s.AuditLogs().Statistics(ctx, base.Add(time.Hour), base.Add(2*time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), one.Total)
+		if assert.NotNil(t, one.DurationP99MS) {
+			assert.Equal(t, 9000.0, *one.DurationP50MS)
+			assert.Equal(t, 9000.0, *one.DurationP99MS)
+		}
+
 		empty, err := s.AuditLogs().Statistics(ctx, base.Add(-48*time.Hour), base.Add(-24*time.Hour))
 		require.NoError(t, err)
-		assert.Equal(t, db.NewAuditStatistics(), empty)
+		assert.Equal(t, db.NewAuditStatistics(), empty, "no events: zero counts, nil percentiles")
+	})
+
+	t.Run("StatisticsWithoutDurations", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		_, err := s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{newEvent("a", base), newEvent("b", base)})
+		require.NoError(t, err)
+		st, err := s.AuditLogs().Statistics(ctx, base, base.Add(time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), st.Total)
+		assert.Nil(t, st.DurationP50MS, "no measured event: no percentiles")
+		assert.Nil(t, st.DurationP95MS)
+		assert.Nil(t, st.DurationP99MS)
+	})
+
+	// Prune deletes exactly the events created before the cut, in batches
+	// smaller than their number, and leaves the rest alone.
+	t.Run("Prune", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		batch := make([]db.AuditLogCreate, 250)
+		for i := range batch {
+			batch[i] = newEvent(fmt.Sprint(i), base.Add(time.Duration(i)*time.Second))
+		}
+		_, err := s.AuditLogs().InsertBatch(ctx, batch)
+		require.NoError(t, err)
+		cut := base.Add(173 * time.Second) // events 0..172 are older
+		n, err := s.AuditLogs().Prune(ctx, cut, 50)
+		require.NoError(t, err)
+		assert.EqualValues(t, 173, n)
+		assert.EqualValues(t, 77, count(t, e, s, "audit_logs", ""))
+		left, err := s.AuditLogs().List(ctx, db.Page{Limit: 1})
+		require.NoError(t, err)
+		require.Len(t, left, 1)
+		assert.Equal(t, "173", left[0].RequestID, "the event at the cut itself stays")
+
+		n, err = s.AuditLogs().Prune(ctx, cut, 50)
+		require.NoError(t, err)
+		assert.Zero(t, n, "nothing older is left")
+		n, err = s.AuditLogs().Prune(ctx, base.Add(time.Hour), 77) // exactly one full batch, then an empty one
+		require.NoError(t, err)
+		assert.EqualValues(t, 77, n)
+		assert.EqualValues(t, 0, count(t, e, s, "audit_logs", ""))
+
+		_, err = s.AuditLogs().Prune(ctx, cut, 0)
+		assert.ErrorIs(t, err, db.ErrInvalid)
+		_, err = s.AuditLogs().Prune(ctx, time.Time{}, 10)
+		assert.ErrorIs(t, err, db.ErrInvalid)
+	})
+
+	t.Run("PruneInTxRollsBack", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		_, err := s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{newEvent("a", base), newEvent("b", base)})
+		require.NoError(t, err)
+		boom := fmt.Errorf("boom")
+		err = s.InTx(ctx, func(tx db.Repositories) error {
+			n, err := tx.AuditLogs().Prune(ctx, base.Add(time.Second), 1)
+			require.NoError(t, err)
+			assert.EqualValues(t, 2, n)
+			return boom
+		})
+		assert.ErrorIs(t, err, boom)
+		assert.EqualValues(t, 2, count(t, e, s, "audit_logs", ""))
 	})
 
 	t.Run("CompleteUpdate", func(t *testing.T) {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -226,6 +227,9 @@ func (r auditLogs) Statistics(ctx context.Context, from, to time.Time) (db.Audit
 	for _, row := range rows {
 		st.Add(row.Status, row.Action, row.N)
 	}
+	if len(rows) > 0 {
+		st.SetPercentiles(rows[0].Nd, rows[0].P50, rows[0].P95, rows[0].P99)
+	}
 	return st, nil
 }
 
@@ -251,4 +255,26 @@ func (r auditLogs) Complete(ctx context.Context, id int64, c db.AuditLogComplete
 func (r auditLogs) Delete(ctx context.Context, id int64) error {
 	n, err := r.q.AuditLogDelete(ctx, id)
 	return mapErr("AuditLogs.Delete", oneRow(n, err))
+}
+
+// Prune runs AuditLogPrune until a batch deletes fewer than batchSize rows.
+func (r auditLogs) Prune(ctx context.Context, before time.Time, batchSize int) (int64, error) {
+	const op = "AuditLogs.Prune"
+	if before.IsZero() {
+		return 0, mapErr(op, &db.Error{Kind: db.ErrInvalid, Field: "before", Msg: "required"})
+	}
+	if batchSize < 1 || batchSize > db.MaxLimit {
+		return 0, mapErr(op, &db.Error{Kind: db.ErrInvalid, Field: "batch_size", Msg: fmt.Sprintf("must be 1 to %d", db.MaxLimit)})
+	}
+	var total int64
+	for {
+		n, err := r.q.AuditLogPrune(ctx, pgdb.AuditLogPruneParams{Before: before, Lim: int32(batchSize)})
+		if err != nil {
+			return total, mapErr(op, err)
+		}
+		total += n
+		if n < int64(batchSize) {
+			return total, nil
+		}
+	}
 }

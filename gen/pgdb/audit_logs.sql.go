@@ -380,11 +380,40 @@ func (q *Queries) AuditLogListByUser(ctx context.Context, arg AuditLogListByUser
 	return items, nil
 }
 
+const auditLogPrune = `-- name: AuditLogPrune :execrows
+DELETE FROM audit_logs
+WHERE id IN (SELECT o.id FROM audit_logs AS o WHERE o.created_at < $1 ORDER BY o.created_at, o.id LIMIT $2)
+`
+
+type AuditLogPruneParams struct {
+	Before time.Time
+	Lim    int32
+}
+
+// One bounded batch of the oldest events created before @before: a short
+// statement that never holds the table for long. The caller repeats it.
+func (q *Queries) AuditLogPrune(ctx context.Context, arg AuditLogPruneParams) (int64, error) {
+	result, err := q.db.Exec(ctx, auditLogPrune, arg.Before, arg.Lim)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const auditLogStatistics = `-- name: AuditLogStatistics :many
-SELECT status, action, count(*) AS n
-FROM audit_logs
-WHERE created_at >= $1 AND created_at < $2
-GROUP BY status, action
+WITH w AS (
+    SELECT status, action, duration_ms FROM audit_logs
+    WHERE created_at >= $1 AND created_at < $2
+), p AS (
+    SELECT count(duration_ms) AS nd,
+           COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p50,
+           COALESCE(percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p95,
+           COALESCE(percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p99
+    FROM w
+)
+SELECT g.status, g.action, g.n, p.nd, p.p50, p.p95, p.p99
+FROM (SELECT status, action, count(*) AS n FROM w GROUP BY status, action) AS g
+CROSS JOIN p
 `
 
 type AuditLogStatisticsParams struct {
@@ -396,10 +425,16 @@ type AuditLogStatisticsRow struct {
 	Status string
 	Action string
 	N      int64
+	Nd     int64
+	P50    float64
+	P95    float64
+	P99    float64
 }
 
-// One scan for total, by status and by action: the few (status, action)
-// pairs of the window, which the caller sums both ways.
+// One statement, one scan of the window: the few (status, action) pairs,
+// which the caller sums both ways, each row carrying the same latency
+// percentiles of the window (percentile_cont skips NULL durations). nd is
+// the number of measured events: when it is 0 the percentiles mean nothing.
 func (q *Queries) AuditLogStatistics(ctx context.Context, arg AuditLogStatisticsParams) ([]AuditLogStatisticsRow, error) {
 	rows, err := q.db.Query(ctx, auditLogStatistics, arg.FromTime, arg.ToTime)
 	if err != nil {
@@ -409,7 +444,15 @@ func (q *Queries) AuditLogStatistics(ctx context.Context, arg AuditLogStatistics
 	var items []AuditLogStatisticsRow
 	for rows.Next() {
 		var i AuditLogStatisticsRow
-		if err := rows.Scan(&i.Status, &i.Action, &i.N); err != nil {
+		if err := rows.Scan(
+			&i.Status,
+			&i.Action,
+			&i.N,
+			&i.Nd,
+			&i.P50,
+			&i.P95,
+			&i.P99,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

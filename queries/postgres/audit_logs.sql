@@ -43,12 +43,23 @@ WHERE created_at >= @from_time AND created_at < @to_time
 ORDER BY created_at, id LIMIT @lim OFFSET @off;
 
 -- name: AuditLogStatistics :many
--- One scan for total, by status and by action: the few (status, action)
--- pairs of the window, which the caller sums both ways.
-SELECT status, action, count(*) AS n
-FROM audit_logs
-WHERE created_at >= @from_time AND created_at < @to_time
-GROUP BY status, action;
+-- One statement, one scan of the window: the few (status, action) pairs,
+-- which the caller sums both ways, each row carrying the same latency
+-- percentiles of the window (percentile_cont skips NULL durations). nd is
+-- the number of measured events: when it is 0 the percentiles mean nothing.
+WITH w AS (
+    SELECT status, action, duration_ms FROM audit_logs
+    WHERE created_at >= @from_time AND created_at < @to_time
+), p AS (
+    SELECT count(duration_ms) AS nd,
+           COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p50,
+           COALESCE(percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p95,
+           COALESCE(percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p99
+    FROM w
+)
+SELECT g.status, g.action, g.n, p.nd, p.p50, p.p95, p.p99
+FROM (SELECT status, action, count(*) AS n FROM w GROUP BY status, action) AS g
+CROSS JOIN p;
 
 -- name: AuditLogComplete :one
 -- Fills in the outcome of an entry written when a call started.
@@ -62,3 +73,9 @@ RETURNING *;
 
 -- name: AuditLogDelete :execrows
 DELETE FROM audit_logs WHERE id = @id;
+
+-- name: AuditLogPrune :execrows
+-- One bounded batch of the oldest events created before @before: a short
+-- statement that never holds the table for long. The caller repeats it.
+DELETE FROM audit_logs
+WHERE id IN (SELECT o.id FROM audit_logs AS o WHERE o.created_at < @before ORDER BY o.created_at, o.id LIMIT @lim);
