@@ -19,8 +19,16 @@ import (
 type Options struct {
 	// ServerID names this server in the tool registry and the audit log.
 	ServerID string
+	// Keys verifies API keys (TokenVerifier); with it set, the middleware
+	// enforces each key's permissions.
+	Keys *gateway.Keys
+	// Auditor records every tool call and every refused key.
+	Auditor *gateway.Auditor
 	// Registry receives the server's tools (SyncTools).
 	Registry *gateway.Registry
+	// TrustForwardedFor takes the client address from X-Forwarded-For:
+	// set it only behind a proxy that sets that header.
+	TrustForwardedFor bool
 	// Logger receives what the Gateway does; nil discards it.
 	Logger *slog.Logger
 }

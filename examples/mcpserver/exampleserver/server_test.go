@@ -1,0 +1,147 @@
+package exampleserver_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcpstore/mcpstore/db"
+	"github.com/mcpstore/mcpstore/db/dbopen"
+	"github.com/mcpstore/mcpstore/examples/mcpserver/exampleserver"
+	"github.com/mcpstore/mcpstore/gateway"
+	"github.com/mcpstore/mcpstore/gateway/mcpsdk"
+	"github.com/mcpstore/mcpstore/internal/testdb"
+)
+
+// bearer adds an Authorization header to every request.
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func connect(ctx context.Context, url, key string) (*mcp.ClientSession, error) {
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
+	return client.Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint: url, HTTPClient: &http.Client{Transport: bearer{key}}, MaxRetries: -1,
+	}, nil)
+}
+
+// status returns the HTTP status of an MCP initialize request sent with key.
+func status(t *testing.T, url, key string) int {
+	t.Helper()
+	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestEndToEnd(t *testing.T) {
+	for _, engine := range []string{"postgres", "sqlite"} {
+		t.Run(engine, func(t *testing.T) { endToEnd(t, engine) })
+	}
+}
+
+func endToEnd(t *testing.T, engine string) {
+	ctx := t.Context()
+	url := testdb.SQLiteURL(t)
+	if engine == "postgres" {
+		url = testdb.PostgresURL(t)
+	}
+	store, err := dbopen.Open(ctx, url, dbopen.Options{})
+	require.NoError(t, err)
+	defer store.Close()
+	srv, err := exampleserver.New(ctx, store)
+	require.NoError(t, err)
+	hs := httptest.NewServer(srv.Handler)
+	defer hs.Close()
+
+	issue := func(name string, perms []string, exp time.Time) (string, gateway.KeyInfo) {
+		raw, info, err := srv.Keys.Issue(ctx, gateway.IssueOptions{Name: name, Owner: "alice", Permissions: perms, ExpiresAt: exp})
+		require.NoError(t, err)
+		return raw, info
+	}
+	good, goodInfo := issue("good", []string{"tools:call:echo", "tools:call:up*"}, time.Time{})
+	revoked, _ := issue("revoked", []string{"tools:call:*"}, time.Time{})
+	expiresAt := time.Now().Add(time.Second)
+	expiring, _ := issue("expiring", []string{"tools:call:*"}, expiresAt)
+
+	// A valid key: its calls run and are audited; tools/list shows only
+	// what it may call.
+	cs, err := connect(ctx, hs.URL, good)
+	require.NoError(t, err)
+	defer cs.Close()
+	list, err := cs.ListTools(ctx, nil)
+	require.NoError(t, err)
+	var names []string
+	for _, tool := range list.Tools {
+		names = append(names, tool.Name)
+	}
+	assert.ElementsMatch(t, []string{"echo", "upper"}, names, "tools/list is filtered by the key's permissions")
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "upper", Arguments: map[string]any{"text": "hi"}})
+	require.NoError(t, err)
+	require.False(t, res.IsError)
+	assert.Equal(t, map[string]any{"text": "HI"}, res.StructuredContent)
+
+	// A tool the key may not call: refused with an MCP error, not run, audited.
+	_, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "delete_everything", Arguments: map[string]any{}})
+	var rpcErr *jsonrpc.Error
+	require.True(t, errors.As(err, &rpcErr), "a JSON-RPC error: %v", err)
+	assert.EqualValues(t, mcpsdk.CodePermissionDenied, rpcErr.Code)
+
+	// Bad, revoked and expired keys: 401 before anything runs.
+	require.NoError(t, srv.Keys.Revoke(ctx, keyID(t, srv, revoked), "test"))
+	time.Sleep(time.Until(expiresAt) + 50*time.Millisecond)
+	for name, key := range map[string]string{"none": "", "malformed": "mcp_nope", "revoked": revoked, "expired": expiring} {
+		assert.Equal(t, http.StatusUnauthorized, status(t, hs.URL, key), name)
+		_, err := connect(ctx, hs.URL, key)
+		assert.Error(t, err, name)
+	}
+	assert.Equal(t, http.StatusOK, status(t, hs.URL, good))
+
+	require.NoError(t, srv.Close(ctx)) // flushes the audit log
+	calls, err := store.AuditLogs().ListByDateRange(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), mcpsdk.ActionToolCall, db.Page{})
+	require.NoError(t, err)
+	require.Len(t, calls, 2, "one audit row per tool call")
+	byTool := map[string]db.AuditLog{}
+	for _, c := range calls {
+		byTool[c.ResourceID] = c
+	}
+	ok := byTool[gateway.QualifiedName(exampleserver.ServerID, "upper")]
+	assert.Equal(t, mcpsdk.StatusSuccess, ok.Status)
+	assert.Equal(t, "alice", ok.UserID)
+	assert.Equal(t, goodInfo.ID, ok.APIKeyID)
+	assert.Equal(t, "127.0.0.1", ok.ClientIP)
+	assert.JSONEq(t, `{"arguments":{"text":"hi"}}`, string(ok.RequestData))
+	denied := byTool[gateway.QualifiedName(exampleserver.ServerID, "delete_everything")]
+	assert.Equal(t, mcpsdk.StatusDenied, denied.Status)
+	refusals, err := store.AuditLogs().ListByDateRange(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), mcpsdk.ActionAuth, db.Page{})
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, len(refusals), 4, "refused keys are audited with their reason")
+}
+
+func keyID(t *testing.T, srv *exampleserver.Server, raw string) string {
+	t.Helper()
+	p, err := srv.Keys.Verify(t.Context(), raw)
+	require.NoError(t, err)
+	return p.KeyID
+}
