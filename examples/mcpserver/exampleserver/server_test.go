@@ -22,12 +22,16 @@ import (
 	"github.com/mcpstore/mcpstore/internal/testdb"
 )
 
-// bearer adds an Authorization header to every request.
+// traceID is the W3C trace id every request of the test carries.
+const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+// bearer adds an Authorization header (and a traceparent) to every request.
 type bearer struct{ token string }
 
 func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.token)
+	r.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
 	return http.DefaultTransport.RoundTrip(r)
 }
 
@@ -131,6 +135,9 @@ func endToEnd(t *testing.T, engine string) {
 	assert.Equal(t, "alice", ok.UserID)
 	assert.Equal(t, goodInfo.ID, ok.APIKeyID)
 	assert.Equal(t, "127.0.0.1", ok.ClientIP)
+	assert.Equal(t, traceID, ok.TraceID, "the trace id of the traceparent header")
+	assert.NotEmpty(t, ok.RequestID)
+	require.NotNil(t, ok.DurationMS)
 	assert.JSONEq(t, `{"arguments":{"text":"hi"}}`, string(ok.RequestData))
 	denied := byTool[gateway.QualifiedName(exampleserver.ServerID, "delete_everything")]
 	assert.Equal(t, mcpsdk.StatusDenied, denied.Status)
