@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/db/dbopen"
@@ -46,6 +47,8 @@ type env struct {
 	stderr   io.Writer
 	store    db.Store
 	openOpts dbopen.Options
+	// followEvery is how often audit tail -f polls; 0 for every second.
+	followEvery time.Duration
 }
 
 // command is one subcommand: its usage line and what it runs.
