@@ -47,7 +47,7 @@ func sortStrings(s []string) { slices.Sort(s) }
 
 // lines prints label/value pairs, the values aligned.
 func lines(w io.Writer, rows [][]string) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, r := range rows {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
