@@ -1,6 +1,8 @@
 // Command mcpstore is the operators' tool for an mcpstore database: migrate
-// it, list tools, and read, summarise, prune and export the audit log,
-// without writing Go.
+// it, list tools, create, list, revoke, rotate and verify API keys, and
+// read, follow, summarise, prune and export the audit log, without writing
+// Go. `mcpstore demo` runs the example MCP server end to end on a
+// temporary database.
 //
 //	mcpstore [--db URL] [--json] COMMAND [ARGS]
 //
