@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -234,7 +235,8 @@ func millis(d *float64) string {
 	if d == nil {
 		return "-"
 	}
-	return strconv.FormatFloat(*d, 'f', -1, 64) + "ms"
+	// Microseconds are precision enough, and spare a reader 0.11599999999999999.
+	return strconv.FormatFloat(math.Round(*d*1000)/1000, 'f', -1, 64) + "ms"
 }
 
 func auditQuery(e *env, args []string) error {
