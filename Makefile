@@ -42,3 +42,8 @@ test:
 ## bench: the Go benchmarks, on both engines.
 bench:
 	$(WITH_PG) $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+## demo: the example MCP server end to end, with keys, permissions and the
+## audit log, on a SQLite database in a temporary folder. Needs only Go.
+demo:
+	$(GO) run ./cmd/mcpstore demo

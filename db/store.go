@@ -166,4 +166,13 @@ type AuditLogRepository interface {
 	// per statement, each statement on its own, so that it never holds the
 	// table for long; inside InTx all batches share the transaction.
 	Prune(ctx context.Context, before time.Time, batchSize int) (int64, error)
+	// ListNewest returns a page of the events stored last, newest (highest
+	// id) first.
+	ListNewest(ctx context.Context, p Page) ([]AuditLog, error)
+	// ListAfterID returns a page of the events whose id is above afterID,
+	// in id order (the order they were stored in). On PostgreSQL ids are
+	// taken before commit, so an event may become visible after one with a
+	// higher id: a reader polling with the last id it saw looks back a
+	// little (mcpstore audit tail -f does).
+	ListAfterID(ctx context.Context, afterID int64, p Page) ([]AuditLog, error)
 }

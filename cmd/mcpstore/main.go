@@ -1,6 +1,8 @@
 // Command mcpstore is the operators' tool for an mcpstore database: migrate
-// it, list tools, and read, summarise, prune and export the audit log,
-// without writing Go.
+// it, list tools, create, list, revoke, rotate and verify API keys, and
+// read, follow, summarise, prune and export the audit log, without writing
+// Go. `mcpstore demo` runs the example MCP server end to end on a
+// temporary database.
 //
 //	mcpstore [--db URL] [--json] COMMAND [ARGS]
 //
@@ -18,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/db/dbopen"
@@ -46,6 +49,8 @@ type env struct {
 	stderr   io.Writer
 	store    db.Store
 	openOpts dbopen.Options
+	// followEvery is how often audit tail -f polls; 0 for every second.
+	followEvery time.Duration
 }
 
 // command is one subcommand: its usage line and what it runs.

@@ -44,3 +44,28 @@ func orDash(s string) string {
 }
 
 func sortStrings(s []string) { slices.Sort(s) }
+
+// lines prints label/value pairs, the values aligned.
+func lines(w io.Writer, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// list formats a list for a table: "-" for none.
+func list(l []string) string {
+	if len(l) == 0 {
+		return "-"
+	}
+	return strings.Join(l, ",")
+}
+
+// never formats an expiry: "never" for none.
+func never(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return when(t)
+}

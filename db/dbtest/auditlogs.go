@@ -330,6 +330,8 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		require.NoError(t, err)
 		assert.Equal(t, []string{"2"}, reqIDs(page))
 	})
+
+	exerciseAuditLogsByID(t, e, base)
 }
 
 func reqIDs(l []db.AuditLog) []string {
@@ -338,4 +340,59 @@ func reqIDs(l []db.AuditLog) []string {
 		out[i] = a.RequestID
 	}
 	return out
+}
+
+// exerciseAuditLogsByID tests the lists in id order that audit tail uses.
+func exerciseAuditLogsByID(t *testing.T, e Engine, base time.Time) {
+	t.Run("ListNewest", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		none, err := s.AuditLogs().ListNewest(ctx, db.Page{})
+		require.NoError(t, err)
+		assert.Empty(t, none)
+		// Stored in this order, with times out of order: newest means
+		// stored last, not created last.
+		for i, h := range []int{3, 1, 4, 0, 2} {
+			_, err := s.AuditLogs().Insert(ctx, newEvent(fmt.Sprint(i), base.Add(time.Duration(h)*time.Hour)))
+			require.NoError(t, err)
+		}
+		all, err := s.AuditLogs().ListNewest(ctx, db.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"4", "3", "2", "1", "0"}, reqIDs(all))
+		page, err := s.AuditLogs().ListNewest(ctx, db.Page{Limit: 2, Offset: 1})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"3", "2"}, reqIDs(page))
+		_, err = s.AuditLogs().ListNewest(ctx, db.Page{Limit: -1})
+		assert.ErrorIs(t, err, db.ErrInvalid)
+	})
+
+	t.Run("ListAfterID", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		var ids []int64
+		for i := range 5 {
+			ev, err := s.AuditLogs().Insert(ctx, newEvent(fmt.Sprint(i), base.Add(time.Duration(5-i)*time.Hour)))
+			require.NoError(t, err)
+			ids = append(ids, ev.ID)
+		}
+		all, err := s.AuditLogs().ListAfterID(ctx, 0, db.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"0", "1", "2", "3", "4"}, reqIDs(all), "id order, whatever the times")
+		after, err := s.AuditLogs().ListAfterID(ctx, ids[1], db.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"2", "3", "4"}, reqIDs(after), "the event afterID itself is left out")
+		page, err := s.AuditLogs().ListAfterID(ctx, ids[0], db.Page{Limit: 2})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"1", "2"}, reqIDs(page))
+		none, err := s.AuditLogs().ListAfterID(ctx, ids[4], db.Page{})
+		require.NoError(t, err)
+		assert.Empty(t, none)
+		// A batch stored later follows, in the order of the batch.
+		batch := []db.AuditLogCreate{newEvent("5", base), newEvent("6", base.Add(-time.Hour))}
+		_, err = s.AuditLogs().InsertBatch(ctx, batch)
+		require.NoError(t, err)
+		more, err := s.AuditLogs().ListAfterID(ctx, ids[4], db.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"5", "6"}, reqIDs(more))
+		_, err = s.AuditLogs().ListAfterID(ctx, 0, db.Page{Limit: db.MaxLimit + 1})
+		assert.ErrorIs(t, err, db.ErrInvalid)
+	})
 }

@@ -278,3 +278,25 @@ func (r auditLogs) Prune(ctx context.Context, before time.Time, batchSize int) (
 		}
 	}
 }
+
+func (r auditLogs) ListNewest(ctx context.Context, p db.Page) ([]db.AuditLog, error) {
+	const op = "AuditLogs.ListNewest"
+	p, err := p.Checked()
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	off, lim := limits(p)
+	out, err := auditLogsOf(r.q.AuditLogListNewest(ctx, pgdb.AuditLogListNewestParams{Off: off, Lim: lim}))
+	return out, mapErr(op, err)
+}
+
+func (r auditLogs) ListAfterID(ctx context.Context, afterID int64, p db.Page) ([]db.AuditLog, error) {
+	const op = "AuditLogs.ListAfterID"
+	p, err := p.Checked()
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	off, lim := limits(p)
+	out, err := auditLogsOf(r.q.AuditLogListAfterID(ctx, pgdb.AuditLogListAfterIDParams{AfterID: afterID, Off: off, Lim: lim}))
+	return out, mapErr(op, err)
+}

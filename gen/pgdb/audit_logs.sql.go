@@ -233,6 +233,55 @@ func (q *Queries) AuditLogList(ctx context.Context, arg AuditLogListParams) ([]A
 	return items, nil
 }
 
+const auditLogListAfterID = `-- name: AuditLogListAfterID :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE id > $1 ORDER BY id LIMIT $3 OFFSET $2
+`
+
+type AuditLogListAfterIDParams struct {
+	AfterID int64
+	Off     int32
+	Lim     int32
+}
+
+// The events stored after the event @after_id, in the order they were
+// stored: what `mcpstore audit tail -f` polls for.
+func (q *Queries) AuditLogListAfterID(ctx context.Context, arg AuditLogListAfterIDParams) ([]AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListAfterID, arg.AfterID, arg.Off, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const auditLogListByDateRange = `-- name: AuditLogListByDateRange :many
 SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
 WHERE created_at >= $1 AND created_at < $2
@@ -345,6 +394,53 @@ type AuditLogListByUserParams struct {
 
 func (q *Queries) AuditLogListByUser(ctx context.Context, arg AuditLogListByUserParams) ([]AuditLog, error) {
 	rows, err := q.db.Query(ctx, auditLogListByUser, arg.UserID, arg.Off, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditLogListNewest = `-- name: AuditLogListNewest :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs ORDER BY id DESC LIMIT $2 OFFSET $1
+`
+
+type AuditLogListNewestParams struct {
+	Off int32
+	Lim int32
+}
+
+// The events stored last, newest first: the start of `mcpstore audit tail`.
+func (q *Queries) AuditLogListNewest(ctx context.Context, arg AuditLogListNewestParams) ([]AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListNewest, arg.Off, arg.Lim)
 	if err != nil {
 		return nil, err
 	}

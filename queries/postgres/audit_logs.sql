@@ -79,3 +79,12 @@ DELETE FROM audit_logs WHERE id = @id;
 -- statement that never holds the table for long. The caller repeats it.
 DELETE FROM audit_logs
 WHERE id IN (SELECT o.id FROM audit_logs AS o WHERE o.created_at < @before ORDER BY o.created_at, o.id LIMIT @lim);
+
+-- name: AuditLogListNewest :many
+-- The events stored last, newest first: the start of `mcpstore audit tail`.
+SELECT * FROM audit_logs ORDER BY id DESC LIMIT @lim OFFSET @off;
+
+-- name: AuditLogListAfterID :many
+-- The events stored after the event @after_id, in the order they were
+-- stored: what `mcpstore audit tail -f` polls for.
+SELECT * FROM audit_logs WHERE id > @after_id ORDER BY id LIMIT @lim OFFSET @off;

@@ -1,0 +1,552 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mcpstore/mcpstore/db"
+)
+
+func init() {
+	register("audit", "audit tail|query|stats|prune|export   read and manage the audit log (mcpstore audit help)", audit)
+}
+
+const auditUsage = `usage:
+  mcpstore audit tail [-n N] [-f]                 the newest N events (default 10), oldest first; -f keeps following
+  mcpstore audit query --request R | --user U | --since DURATION | --from TIME [--to TIME]
+                       [--action A] [--limit N] [--offset N]
+  mcpstore audit stats [--since DURATION]         counts and latency percentiles (default the last 24h)
+  mcpstore audit prune --older-than DURATION      delete older events and print how many
+  mcpstore audit export [--format jsonl|csv] [--since DURATION | --from TIME [--to TIME]] [--action A]
+durations: 90m, 12h, 7d; times: RFC 3339 (2026-03-01T10:00:00Z) or a date (2026-03-01)
+with --json, tail prints one JSON object per line`
+
+// Tuning of the audit commands.
+const (
+	exportPage     = 1000            // events per query of audit export
+	pruneBatch     = 5000            // events per DELETE of audit prune
+	pruneSteps     = 20              // audit prune walks to its cutoff in this many slices of time
+	followLookback = 5 * time.Second // how long tail -f looks back for late commits
+)
+
+func audit(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("audit: missing subcommand (tail, query, stats, prune, export)")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "tail":
+		return auditTail(e, args)
+	case "query":
+		return auditQuery(e, args)
+	case "stats":
+		return auditStats(e, args)
+	case "prune":
+		return auditPrune(e, args)
+	case "export":
+		return auditExport(e, args)
+	case "help":
+		_, err := fmt.Fprintln(e.stdout, auditUsage)
+		return err
+	}
+	return usagef("audit: unknown subcommand %q (tail, query, stats, prune, export)", sub)
+}
+
+// noArgs fails when a command that takes only flags got a positional one.
+func noArgs(name string, pos []string) error {
+	if len(pos) > 0 {
+		return usagef("%s: unexpected argument %q", name, pos[0])
+	}
+	return nil
+}
+
+// timeRange is --since, or --from and --to.
+type timeRange struct {
+	since    durationFlag
+	from, to timeFlag
+}
+
+func (r *timeRange) add(fs *flag.FlagSet) {
+	fs.Var(&r.since, "since", "events of the last DURATION, such as 24h or 7d")
+	fs.Var(&r.from, "from", "events at or after TIME")
+	fs.Var(&r.to, "to", "events before TIME (default now)")
+}
+
+// set reports whether any of the range's flags was given.
+func (r *timeRange) set() bool { return r.since.set || !r.from.t.IsZero() || !r.to.t.IsZero() }
+
+// window returns [from, to): the flags' range, or def before now when
+// none was given (def 0: from the start of time).
+func (r *timeRange) window(name string, now time.Time, def time.Duration) (time.Time, time.Time, error) {
+	switch {
+	case r.since.set && (!r.from.t.IsZero() || !r.to.t.IsZero()):
+		return time.Time{}, time.Time{}, usagef("%s: give --since or --from/--to, not both", name)
+	case r.since.set && r.since.d <= 0:
+		return time.Time{}, time.Time{}, usagef("%s: --since must be positive", name)
+	case r.since.set:
+		return now.Add(-r.since.d), now, nil
+	case !r.to.t.IsZero() && r.from.t.IsZero():
+		return time.Time{}, time.Time{}, usagef("%s: --to needs --from", name)
+	case !r.from.t.IsZero():
+		to := r.to.t
+		if to.IsZero() {
+			to = now
+		}
+		if to.Before(r.from.t) {
+			return time.Time{}, time.Time{}, usagef("%s: --to is before --from", name)
+		}
+		return r.from.t, to, nil
+	case def > 0:
+		return now.Add(-def), now, nil
+	}
+	return time.Unix(0, 0).UTC(), now, nil
+}
+
+func auditTail(e *env, args []string) error {
+	fs := e.flags("audit tail")
+	n := fs.Int("n", 10, "how many of the newest events to print")
+	follow := fs.Bool("f", false, "keep printing new events, every second, until interrupted")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("audit tail", pos); err != nil {
+		return err
+	}
+	if *n < 0 || *n > db.MaxLimit {
+		return usagef("audit tail: -n must be 0 to %d", db.MaxLimit)
+	}
+	s, err := e.open()
+	if err != nil {
+		return err
+	}
+	// With -n 0 the newest event is still read: -f starts after it.
+	newest, err := s.AuditLogs().ListNewest(e.ctx, db.Page{Limit: max(*n, 1)})
+	if err != nil {
+		return err
+	}
+	var last int64
+	if len(newest) > 0 {
+		last = newest[0].ID
+	}
+	newest = newest[:min(*n, len(newest))]
+	slices.Reverse(newest)
+	w := bufio.NewWriter(e.stdout)
+	for _, ev := range newest {
+		if err := e.printEvent(w, ev); err != nil {
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil || !*follow {
+		return err
+	}
+	return e.follow(s, w, last)
+}
+
+// follow prints the events stored after the event last, polling every
+// e.followEvery until the context ends. On PostgreSQL an event can commit
+// after one with a higher id, so each poll asks again for what is above
+// the events printed in the last followLookback, skipping those printed.
+func (e *env) follow(s db.Store, w *bufio.Writer, last int64) error {
+	every := e.followEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	cursor := last
+	printed := map[int64]time.Time{} // ids above cursor, and when they were printed
+	for {
+		select {
+		case <-e.ctx.Done():
+			return nil // interrupted: the normal end of -f
+		case <-tick.C:
+		}
+		now := time.Now()
+		for off := 0; ; off += db.MaxLimit {
+			page, err := s.AuditLogs().ListAfterID(e.ctx, cursor, db.Page{Limit: db.MaxLimit, Offset: off})
+			if err != nil {
+				if e.ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			for _, ev := range page {
+				if _, ok := printed[ev.ID]; ok {
+					continue
+				}
+				printed[ev.ID] = now
+				if err := e.printEvent(w, ev); err != nil {
+					return err
+				}
+			}
+			if len(page) < db.MaxLimit {
+				break
+			}
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		// Events printed long enough ago are settled: move past them.
+		for id, at := range printed {
+			if now.Sub(at) >= followLookback && id > cursor {
+				cursor = id
+			}
+		}
+		for id := range printed {
+			if id <= cursor {
+				delete(printed, id)
+			}
+		}
+	}
+}
+
+// printEvent prints one event of audit tail: a line, or a JSON object on
+// one line.
+func (e *env) printEvent(w io.Writer, ev db.AuditLog) error {
+	if e.json {
+		return writeJSONLine(w, ev)
+	}
+	_, err := fmt.Fprintf(w, "%s  #%d  %-8s %-10s %-24s user=%s key=%s request=%s %s%s\n",
+		ev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"), ev.ID, ev.Status, ev.Action, orDash(ev.ResourceID),
+		orDash(ev.UserID), orDash(ev.APIKeyID), ev.RequestID, millis(ev.DurationMS), errSuffix(ev.ErrorMessage))
+	return err
+}
+
+func errSuffix(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return "  error: " + msg
+}
+
+// millis formats a duration in milliseconds: "-" when not measured.
+func millis(d *float64) string {
+	if d == nil {
+		return "-"
+	}
+	// Microseconds are precision enough, and spare a reader 0.11599999999999999.
+	return strconv.FormatFloat(math.Round(*d*1000)/1000, 'f', -1, 64) + "ms"
+}
+
+func auditQuery(e *env, args []string) error {
+	fs := e.flags("audit query")
+	request := fs.String("request", "", "the events of this request id")
+	user := fs.String("user", "", "the events of this user, newest first")
+	action := fs.String("action", "", "only events of this action (with a time range)")
+	limit := fs.Int("limit", db.DefaultLimit, "at most this many events")
+	offset := fs.Int("offset", 0, "skip this many events first")
+	var r timeRange
+	r.add(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("audit query", pos); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	selectors := 0
+	for _, ok := range []bool{given["request"], given["user"], r.set()} {
+		if ok {
+			selectors++
+		}
+	}
+	switch {
+	case selectors != 1:
+		return usagef("audit query: give one of --request, --user, or a time range (--since or --from/--to)")
+	case given["action"] && !r.set():
+		return usagef("audit query: --action needs a time range")
+	case *limit < 1 || *limit > db.MaxLimit:
+		return usagef("audit query: --limit must be 1 to %d", db.MaxLimit)
+	case *offset < 0:
+		return usagef("audit query: --offset must not be negative")
+	case given["request"] && (given["limit"] || given["offset"]):
+		return usagef("audit query: --request returns every event of the request: no --limit or --offset")
+	}
+	from, to, err := r.window("audit query", time.Now(), 0)
+	if err != nil {
+		return err
+	}
+	s, err := e.open()
+	if err != nil {
+		return err
+	}
+	p := db.Page{Limit: *limit, Offset: *offset}
+	var events []db.AuditLog
+	switch {
+	case given["request"]:
+		events, err = s.AuditLogs().ListByRequestID(e.ctx, *request)
+	case given["user"]:
+		events, err = s.AuditLogs().ListByUser(e.ctx, *user, p)
+	default:
+		events, err = s.AuditLogs().ListByDateRange(e.ctx, from, to, *action, p)
+	}
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, events)
+	}
+	return eventTable(e.stdout, events)
+}
+
+func eventTable(w io.Writer, events []db.AuditLog) error {
+	rows := make([][]string, len(events))
+	for i, ev := range events {
+		rows[i] = []string{strconv.FormatInt(ev.ID, 10), ev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"),
+			ev.RequestID, orDash(ev.UserID), orDash(ev.APIKeyID), ev.Action, orDash(ev.ResourceID), ev.Status,
+			millis(ev.DurationMS), orDash(ev.ErrorMessage)}
+	}
+	return table(w, []string{"ID", "TIME", "REQUEST", "USER", "KEY", "ACTION", "RESOURCE", "STATUS", "DURATION", "ERROR"}, rows)
+}
+
+// statsView is audit stats' JSON answer.
+type statsView struct {
+	From, To time.Time
+	db.AuditStatistics
+}
+
+func auditStats(e *env, args []string) error {
+	fs := e.flags("audit stats")
+	var r timeRange
+	r.add(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("audit stats", pos); err != nil {
+		return err
+	}
+	from, to, err := r.window("audit stats", time.Now(), 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	s, err := e.open()
+	if err != nil {
+		return err
+	}
+	st, err := s.AuditLogs().Statistics(e.ctx, from, to)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, statsView{From: from.UTC(), To: to.UTC(), AuditStatistics: st})
+	}
+	return printStats(e.stdout, from, to, st)
+}
+
+func printStats(w io.Writer, from, to time.Time, st db.AuditStatistics) error {
+	fmt.Fprintf(w, "Events from %s to %s: %d\n", when(from), when(to), st.Total)
+	for _, part := range []struct {
+		name string
+		m    map[string]int64
+	}{{"By status", st.ByStatus}, {"By action", st.ByAction}} {
+		if len(part.m) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", part.name)
+		rows := make([][]string, 0, len(part.m))
+		for _, k := range sortedKeys(part.m) {
+			rows = append(rows, []string{"  " + k, strconv.FormatInt(part.m[k], 10)})
+		}
+		if err := lines(w, rows); err != nil {
+			return err
+		}
+	}
+	if st.DurationP50MS == nil {
+		_, err := fmt.Fprintln(w, "\nLatency: no event has a duration")
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nLatency: p50 %s  p95 %s  p99 %s\n",
+		millis(st.DurationP50MS), millis(st.DurationP95MS), millis(st.DurationP99MS))
+	return err
+}
+
+// sortedKeys returns m's keys, the largest counts first.
+func sortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(m[b], m[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
+}
+
+func auditPrune(e *env, args []string) error {
+	fs := e.flags("audit prune")
+	var older durationFlag
+	fs.Var(&older, "older-than", "delete the events older than DURATION, such as 90d (required)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("audit prune", pos); err != nil {
+		return err
+	}
+	switch {
+	case !older.set:
+		return usagef("audit prune: --older-than is required")
+	case older.d <= 0:
+		return usagef("audit prune: --older-than must be positive")
+	}
+	before := time.Now().Add(-older.d)
+	s, err := e.open()
+	if err != nil {
+		return err
+	}
+	n, err := prune(e, s, before)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, struct {
+			Deleted int64
+			Before  time.Time
+		}{n, before.UTC()})
+	}
+	_, err = fmt.Fprintf(e.stdout, "Deleted %d audit events created before %s.\n", n, when(before))
+	return err
+}
+
+// prune deletes the events before before, walking there from the oldest
+// event in pruneSteps slices of time so that a terminal can show how far
+// it has come; each slice is pruned in bounded batches.
+func prune(e *env, s db.Store, before time.Time) (int64, error) {
+	oldest, err := s.AuditLogs().List(e.ctx, db.Page{Limit: 1})
+	if err != nil || len(oldest) == 0 || !oldest[0].CreatedAt.Before(before) {
+		return 0, err
+	}
+	start := oldest[0].CreatedAt
+	progress := isTerminal(e.stderr)
+	var total int64
+	for i := 1; i <= pruneSteps; i++ {
+		cut := before
+		if i < pruneSteps {
+			cut = start.Add(before.Sub(start) / pruneSteps * time.Duration(i))
+		}
+		n, err := s.AuditLogs().Prune(e.ctx, cut, pruneBatch)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if progress {
+			fmt.Fprintf(e.stderr, "\rpruning: %3d%%, %d deleted", i*100/pruneSteps, total)
+		}
+	}
+	if progress {
+		fmt.Fprintln(e.stderr)
+	}
+	return total, nil
+}
+
+var exportColumns = []string{"id", "event_id", "created_at", "request_id", "trace_id", "user_id", "api_key_id", "client_ip",
+	"action", "resource_type", "resource_id", "status", "duration_ms", "error_message", "request_data", "response_data"}
+
+func auditExport(e *env, args []string) error {
+	fs := e.flags("audit export")
+	format := fs.String("format", "jsonl", "jsonl or csv")
+	action := fs.String("action", "", "only events of this action")
+	var r timeRange
+	r.add(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("audit export", pos); err != nil {
+		return err
+	}
+	if *format != "jsonl" && *format != "csv" {
+		return usagef("audit export: --format must be jsonl or csv")
+	}
+	// Without a range, every event stored before the export began.
+	from, to, err := r.window("audit export", time.Now(), 0)
+	if err != nil {
+		return err
+	}
+	s, err := e.open()
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(e.stdout)
+	var cw *csv.Writer
+	if *format == "csv" {
+		cw = csv.NewWriter(w)
+		if err := cw.Write(exportColumns); err != nil {
+			return err
+		}
+	}
+	progress := isTerminal(e.stderr)
+	total := 0
+	for off := 0; ; off += exportPage {
+		page, err := s.AuditLogs().ListByDateRange(e.ctx, from, to, *action, db.Page{Limit: exportPage, Offset: off})
+		if err != nil {
+			return err
+		}
+		for _, ev := range page {
+			if cw != nil {
+				err = cw.Write(csvRow(ev))
+			} else {
+				err = writeJSONLine(w, ev)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		total += len(page)
+		if cw != nil {
+			cw.Flush()
+			if err := cw.Error(); err != nil {
+				return err
+			}
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if progress {
+			fmt.Fprintf(e.stderr, "\rexported %d events", total)
+		}
+		if len(page) < exportPage {
+			break
+		}
+	}
+	if progress {
+		fmt.Fprintln(e.stderr)
+	}
+	return nil
+}
+
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+func csvRow(ev db.AuditLog) []string {
+	dur := ""
+	if ev.DurationMS != nil {
+		dur = strconv.FormatFloat(*ev.DurationMS, 'f', -1, 64)
+	}
+	return []string{strconv.FormatInt(ev.ID, 10), ev.EventID.String(), ev.CreatedAt.UTC().Format(time.RFC3339Nano),
+		ev.RequestID, ev.TraceID, ev.UserID, ev.APIKeyID, ev.ClientIP, ev.Action, ev.ResourceType, ev.ResourceID,
+		ev.Status, dur, ev.ErrorMessage, string(ev.RequestData), string(ev.ResponseData)}
+}

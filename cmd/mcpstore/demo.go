@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpstore/mcpstore/db"
+	"github.com/mcpstore/mcpstore/db/sqlite"
+	"github.com/mcpstore/mcpstore/examples/mcpserver/exampleserver"
+	"github.com/mcpstore/mcpstore/gateway"
+)
+
+func init() {
+	register("demo", "demo                             run the example MCP server end to end on a temporary database", demo)
+}
+
+// demoPermissions are the demo key's: echo and upper, not delete_everything.
+var demoPermissions = []string{"tools:call:echo", "tools:call:upper"}
+
+// demo shows mcpstore at work in a few seconds, with nothing but Go: a
+// SQLite database in a temporary folder, a key, the example MCP server on
+// a loopback port, a real MCP client calling it, and the audit log it
+// leaves. It ignores --db: it never touches an operator's database.
+func demo(e *env, args []string) (err error) {
+	pos, err := parse(e.flags("demo"), args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("demo", pos); err != nil {
+		return err
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+	defer cancel()
+	w := e.stdout
+
+	dir, err := os.MkdirTemp("", "mcpstore-demo-")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer func() { err = errors.Join(err, os.RemoveAll(dir)) }()
+
+	section(w, "Database")
+	store, err := sqlite.Open(ctx, "sqlite:"+filepath.Join(dir, "demo.db"), sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.MigrateUp(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "A new SQLite database in a temporary folder, migrated.")
+
+	srv, err := exampleserver.New(ctx, store)
+	if err != nil {
+		return err
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			err = errors.Join(err, srv.Close(context.WithoutCancel(ctx)))
+		}
+	}()
+
+	section(w, "API key")
+	raw, info, err := srv.Keys.Issue(ctx, gateway.IssueOptions{Name: "demo", Owner: "alice", Permissions: demoPermissions})
+	if err != nil {
+		return err
+	}
+	// Only the prefix: even a demo does not print a key.
+	fmt.Fprintf(w, "Issued key %q to alice: prefix %s, permissions %s.\n", info.Name, info.Prefix, strings.Join(info.Permissions, ", "))
+
+	section(w, "Server")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: listen: %w", err)
+	}
+	hs := &http.Server{Handler: srv.Handler, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln) //nolint:errcheck // Serve ends with ErrServerClosed at Shutdown
+	defer hs.Close()
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(w, "The example MCP server (tools echo, upper, delete_everything) listens on %s.\n", url)
+
+	client := mcp.NewClient(&mcp.Implementation{Name: "mcpstore-demo", Version: "1"}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint: url, HTTPClient: &http.Client{Transport: bearer{raw}}, MaxRetries: -1,
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("demo: connect: %w", err)
+	}
+	defer cs.Close()
+	fmt.Fprintln(w, "A go-sdk client connected over streamable HTTP with the key as its bearer token.")
+
+	section(w, "tools/list: only the tools the key may call")
+	tools, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("demo: list tools: %w", err)
+	}
+	rows := make([][]string, len(tools.Tools))
+	for i, t := range tools.Tools {
+		rows[i] = []string{"  " + t.Name, t.Description}
+	}
+	if err := lines(w, rows); err != nil {
+		return err
+	}
+
+	section(w, `tools/call upper {"text": "hello, mcpstore"}: allowed`)
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "upper", Arguments: map[string]any{"text": "hello, mcpstore"}})
+	if err != nil {
+		return fmt.Errorf("demo: call upper: %w", err)
+	}
+	out, _ := json.Marshal(res.StructuredContent)
+	fmt.Fprintf(w, "Result: %s\n", out)
+
+	section(w, "tools/call delete_everything: denied")
+	_, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "delete_everything", Arguments: map[string]any{}})
+	if err == nil {
+		return errors.New("demo: delete_everything ran with a key not allowed to call it")
+	}
+	fmt.Fprintf(w, "Refused: %v\n", err)
+
+	section(w, "A wrong key")
+	status, err := initializeStatus(ctx, url, "mcp_this_is_not_a_key")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "POST initialize with a wrong bearer token: HTTP %d %s; nothing ran.\n", status, http.StatusText(status))
+
+	// Closing the server flushes the audit log.
+	cs.Close()
+	closed = true
+	if err := srv.Close(ctx); err != nil {
+		return err
+	}
+
+	section(w, "Audit log")
+	events, err := store.AuditLogs().List(ctx, db.Page{Limit: db.MaxLimit})
+	if err != nil {
+		return err
+	}
+	if err := eventTable(w, events); err != nil {
+		return err
+	}
+
+	section(w, "Statistics")
+	now := time.Now()
+	st, err := store.AuditLogs().Statistics(ctx, start.Add(-time.Minute), now.Add(time.Minute))
+	if err != nil {
+		return err
+	}
+	if err := printStats(w, start.Add(-time.Minute), now.Add(time.Minute), st); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "\nDone in %s; the temporary database is removed.\n", time.Since(start).Round(time.Millisecond))
+	return err
+}
+
+func section(w io.Writer, title string) {
+	fmt.Fprintf(w, "\n== %s\n", title)
+}
+
+// bearer adds an Authorization header to every request.
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// initializeStatus sends a raw MCP initialize request with key as its
+// bearer token and returns the HTTP status.
+func initializeStatus(ctx context.Context, url, key string) (int, error) {
+	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("demo: raw request: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
