@@ -19,7 +19,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/mcpstore/mcpstore/db"
@@ -179,7 +181,16 @@ func printUsage(w io.Writer) {
 		names = append(names, n)
 	}
 	sortStrings(names)
+	// A usage line is "SYNOPSIS  DESCRIPTION": align the descriptions.
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %s\n", commands[n].usage)
+		synopsis, desc := commands[n].usage, ""
+		if loc := twoSpaces.FindStringIndex(synopsis); loc != nil {
+			synopsis, desc = synopsis[:loc[0]], synopsis[loc[1]:]
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", synopsis, desc)
 	}
+	tw.Flush()
 }
+
+var twoSpaces = regexp.MustCompile(`\s{2,}`)
