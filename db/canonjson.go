@@ -19,11 +19,22 @@ import (
 // round-trips byte for byte on both engines.
 //
 // It refuses invalid JSON, invalid UTF-8, and the NUL character (which
-// PostgreSQL cannot store in jsonb).
+// PostgreSQL cannot store in jsonb). A document already in canonical form
+// (the common case: one written by mcpstore, or a compact document with
+// sorted keys) is returned as it is, sharing raw's bytes, after a scan that
+// allocates nothing; any other is decoded and rewritten into a new buffer.
 func CanonicalJSON(raw []byte) (json.RawMessage, error) {
 	if !utf8.Valid(raw) {
 		return nil, fmt.Errorf("not valid UTF-8")
 	}
+	if isCanonical(raw) {
+		return raw[:len(raw):len(raw)], nil // appending to the result must not write into raw
+	}
+	return canonicalSlow(raw)
+}
+
+// canonicalSlow decodes raw and writes it anew in canonical form.
+func canonicalSlow(raw []byte) (json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any

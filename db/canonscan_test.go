@@ -1,0 +1,74 @@
+package db
+
+import (
+	"testing"
+	"unicode/utf8"
+)
+
+func TestIsCanonical(t *testing.T) {
+	for _, in := range []string{
+		`{}`, `[]`, `{"a":1}`, `{"b":1,"aa":2}`, `{"a":{"b":[1,2.50,-3,0,0.0]},"bb":null}`,
+		`"x\"y\\z\n\t\r\b\f"`, `true`, `false`, `null`, `-12.5`, `"é😀"`, "\"\x7f\"",
+		`{"arguments":{"limit":10,"query":"weather in Paris"}}`,
+	} {
+		if !isCanonical([]byte(in)) {
+			t.Errorf("isCanonical(%s) = false, want true", in)
+		}
+		out, err := canonicalSlow([]byte(in))
+		if err != nil || string(out) != in {
+			t.Errorf("canonicalSlow(%s) = %s, %v: the test case is not canonical", in, out, err)
+		}
+	}
+	for _, in := range []string{
+		``, ` {}`, `{} `, `{"b":1,"a":2}`, `{"aa":1,"b":2}`, `{"a":1,"a":2}`, `[1, 2]`, `{"a" :1}`,
+		`1e2`, `1E2`, `-0`, `-0.5`, `01`, `1.`, `.5`, `-`, `"\u0041"`, `"\/"`, `{"\n":1}`, "\"\x01\"",
+		`{"a":1`, `[1,]`, `{,}`, `tru`, `nulls`, `"abc`, `{"a":1}x`, `[1 2]`,
+	} {
+		if isCanonical([]byte(in)) {
+			t.Errorf("isCanonical(%q) = true, want false", in)
+		}
+	}
+	deep := make([]byte, 0, 2*maxCanonDepth+2)
+	for range maxCanonDepth + 1 {
+		deep = append(deep, '[')
+	}
+	for range maxCanonDepth + 1 {
+		deep = append(deep, ']')
+	}
+	if isCanonical(deep) {
+		t.Errorf("isCanonical follows nesting deeper than %d", maxCanonDepth)
+	}
+}
+
+// TestCanonicalJSONSharesCanonical checks the fast path: a canonical
+// document comes back as the same bytes, with no room to append into.
+func TestCanonicalJSONSharesCanonical(t *testing.T) {
+	in := []byte(`{"a":1,"bb":[true]}xyz`)[:19]
+	out, err := CanonicalJSON(in)
+	if err != nil || string(out) != string(in) {
+		t.Fatalf("CanonicalJSON(%s) = %s, %v", in, out, err)
+	}
+	if &out[0] != &in[0] || cap(out) != len(out) {
+		t.Errorf("the canonical input was copied, or can be appended into")
+	}
+}
+
+// FuzzCanonicalFastPath checks that the fast path answers true only for
+// documents the decoding path returns unchanged.
+func FuzzCanonicalFastPath(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[1e2,-0,"x\u2028"]}`, `[{"aa":null,"b":true}]`, `{"a":"\n","bb":-1.50}`, `"\u001f"`, `{}`, `[0,1,-2]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if !utf8.Valid(in) || !isCanonical(in) {
+			return
+		}
+		out, err := canonicalSlow(in)
+		if err != nil {
+			t.Fatalf("isCanonical accepted %q, which the decoding path refuses: %v", in, err)
+		}
+		if string(out) != string(in) {
+			t.Fatalf("isCanonical accepted %q, whose canonical form is %q", in, out)
+		}
+	})
+}
