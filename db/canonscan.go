@@ -1,6 +1,10 @@
 package db
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+)
 
 // maxCanonDepth bounds the nesting isCanonical follows; deeper documents
 // take the decoding path, which has limits of its own.
@@ -141,7 +145,7 @@ func (s *canonScan) object(depth int) bool {
 		if !ok || bytes.IndexByte(k, '\\') >= 0 {
 			return false
 		}
-		if n > 0 && (len(prev) > len(k) || len(prev) == len(k) && bytes.Compare(prev, k) >= 0) {
+		if n > 0 && !keyLess(prev, k) {
 			return false
 		}
 		prev = k
@@ -184,4 +188,202 @@ func (s *canonScan) array(depth int) bool {
 			return false
 		}
 	}
+}
+
+// rewriteCanonical writes raw, valid UTF-8, in canonical form without
+// decoding it into Go values: members of each object are copied as they
+// are written and then put in jsonb's key order, whitespace is dropped.
+// Like isCanonical it handles the common documents only (no escapes but the
+// short ones, plain numbers, keys without escapes and without duplicates,
+// limited nesting) and reports false for any other, which CanonicalJSON
+// then decodes; FuzzCanonicalFastPath holds its output to the decoding
+// path's.
+func rewriteCanonical(raw []byte) (json.RawMessage, bool) {
+	w := canonWriter{canonScan: canonScan{b: raw}}
+	w.ws()
+	out, ok := w.value(make([]byte, 0, len(raw)), 0)
+	w.ws()
+	if !ok || w.i != len(w.b) {
+		return nil, false
+	}
+	return out, true
+}
+
+type canonWriter struct {
+	canonScan
+	members []member // the members of the objects being written, innermost last
+	scratch []byte   // an object's members while they are put in order
+}
+
+// member is one written member of an object: its key, and where
+// `"key":value` lies in the output.
+type member struct {
+	key      []byte
+	from, to int
+}
+
+func (w *canonWriter) ws() {
+	for w.i < len(w.b) {
+		switch w.b[w.i] {
+		case ' ', '\t', '\n', '\r':
+			w.i++
+		default:
+			return
+		}
+	}
+}
+
+func (w *canonWriter) value(dst []byte, depth int) ([]byte, bool) {
+	if w.i >= len(w.b) {
+		return dst, false
+	}
+	start := w.i
+	switch c := w.b[w.i]; {
+	case c == '{':
+		if depth >= maxCanonDepth {
+			return dst, false
+		}
+		return w.object(dst, depth+1)
+	case c == '[':
+		if depth >= maxCanonDepth {
+			return dst, false
+		}
+		return w.array(dst, depth+1)
+	case c == '"':
+		if _, ok := w.str(); !ok {
+			return dst, false
+		}
+	case c == 't':
+		if !w.lit("true") {
+			return dst, false
+		}
+	case c == 'f':
+		if !w.lit("false") {
+			return dst, false
+		}
+	case c == 'n':
+		if !w.lit("null") {
+			return dst, false
+		}
+	case c == '-' || '0' <= c && c <= '9':
+		if !w.number() {
+			return dst, false
+		}
+	default:
+		return dst, false
+	}
+	return append(dst, w.b[start:w.i]...), true
+}
+
+func (w *canonWriter) object(dst []byte, depth int) ([]byte, bool) {
+	w.i++ // {
+	dst = append(dst, '{')
+	w.ws()
+	if w.i < len(w.b) && w.b[w.i] == '}' {
+		w.i++
+		return append(dst, '}'), true
+	}
+	body, base := len(dst), len(w.members)
+	defer func() { w.members = w.members[:base] }()
+	sorted := true
+	for {
+		if w.i >= len(w.b) || w.b[w.i] != '"' {
+			return dst, false
+		}
+		key, ok := w.str()
+		if !ok || bytes.IndexByte(key, '\\') >= 0 {
+			return dst, false
+		}
+		if n := len(w.members); n > base && !keyLess(w.members[n-1].key, key) {
+			sorted = false
+		}
+		from := len(dst)
+		dst = append(dst, '"')
+		dst = append(dst, key...)
+		dst = append(dst, '"', ':')
+		w.ws()
+		if w.i >= len(w.b) || w.b[w.i] != ':' {
+			return dst, false
+		}
+		w.i++
+		w.ws()
+		if dst, ok = w.value(dst, depth); !ok {
+			return dst, false
+		}
+		w.members = append(w.members, member{key: key, from: from, to: len(dst)})
+		w.ws()
+		if w.i >= len(w.b) {
+			return dst, false
+		}
+		if w.b[w.i] == '}' {
+			w.i++
+			break
+		}
+		if w.b[w.i] != ',' {
+			return dst, false
+		}
+		w.i++
+		w.ws()
+	}
+	ms := w.members[base:]
+	if !sorted {
+		slices.SortFunc(ms, func(a, b member) int {
+			if len(a.key) != len(b.key) {
+				return len(a.key) - len(b.key)
+			}
+			return bytes.Compare(a.key, b.key)
+		})
+		for i := 1; i < len(ms); i++ {
+			if bytes.Equal(ms[i-1].key, ms[i].key) {
+				return dst, false // the last of duplicate keys wins: leave it to the decoder
+			}
+		}
+	}
+	// The members lie one after another, without commas: copy them aside
+	// and write them back in order, with commas.
+	w.scratch = append(w.scratch[:0], dst[body:]...)
+	dst = dst[:body]
+	for i, m := range ms {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, w.scratch[m.from-body:m.to-body]...)
+	}
+	return append(dst, '}'), true
+}
+
+func (w *canonWriter) array(dst []byte, depth int) ([]byte, bool) {
+	w.i++ // [
+	dst = append(dst, '[')
+	w.ws()
+	if w.i < len(w.b) && w.b[w.i] == ']' {
+		w.i++
+		return append(dst, ']'), true
+	}
+	for {
+		var ok bool
+		if dst, ok = w.value(dst, depth); !ok {
+			return dst, false
+		}
+		w.ws()
+		if w.i >= len(w.b) {
+			return dst, false
+		}
+		switch w.b[w.i] {
+		case ',':
+			w.i++
+			w.ws()
+			dst = append(dst, ',')
+		case ']':
+			w.i++
+			return append(dst, ']'), true
+		default:
+			return dst, false
+		}
+	}
+}
+
+// keyLess reports whether key a comes before key b in jsonb's order.
+func keyLess(a, b []byte) bool {
+	return len(a) < len(b) || len(a) == len(b) && bytes.Compare(a, b) < 0
 }

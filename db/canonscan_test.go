@@ -53,14 +53,52 @@ func TestCanonicalJSONSharesCanonical(t *testing.T) {
 	}
 }
 
-// FuzzCanonicalFastPath checks that the fast path answers true only for
-// documents the decoding path returns unchanged.
+func TestRewriteCanonical(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"query":"weather", "limit":10}`, `{"limit":10,"query":"weather"}`},
+		{` { "b" : [ 1 , {"d":1,"c":2} ] , "a" : "x\ty" } `, `{"a":"x\ty","b":[1,{"c":2,"d":1}]}`},
+		{`{"type":"text","text":"sunny"}`, `{"text":"sunny","type":"text"}`},
+		{`{"ccc":1,"bb":2,"a":3}`, `{"a":3,"bb":2,"ccc":1}`},
+		{"[\n]", `[]`},
+		{`{ }`, `{}`},
+	} {
+		out, ok := rewriteCanonical([]byte(c.in))
+		if !ok || string(out) != c.want {
+			t.Errorf("rewriteCanonical(%s) = %s, %v; want %s", c.in, out, ok, c.want)
+		}
+		slow, err := canonicalSlow([]byte(c.in))
+		if err != nil || string(slow) != c.want {
+			t.Errorf("canonicalSlow(%s) = %s, %v: the test case is wrong", c.in, slow, err)
+		}
+	}
+	for _, in := range []string{`{"a":1,"a":2}`, `{"a":1e2}`, `{"a":"\u0041"}`, `{"\n":1}`, `{"a":-0}`, `{"a":1,}`, `{"a" 1}`, `[1 2]`, ``, ` `} {
+		if out, ok := rewriteCanonical([]byte(in)); ok {
+			t.Errorf("rewriteCanonical(%q) = %s, true; want false", in, out)
+		}
+	}
+}
+
+// FuzzCanonicalFastPath checks that the fast paths answer only for
+// documents the decoding path accepts, and with its answer.
 func FuzzCanonicalFastPath(f *testing.F) {
-	for _, s := range []string{`{"b":1,"a":[1e2,-0,"x\u2028"]}`, `[{"aa":null,"b":true}]`, `{"a":"\n","bb":-1.50}`, `"\u001f"`, `{}`, `[0,1,-2]`} {
+	for _, s := range []string{`{"b":1,"a":[1e2,-0,"x\u2028"]}`, `[{"aa":null,"b":true}]`, `{"a":"\n","bb":-1.50}`, `"\u001f"`, `{}`, `[0,1,-2]`,
+		` {"b" : {"y":[true,null],"x":"\t"}, "a":1.5 } `, `{"a":1,"b":2,"a":3}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		if !utf8.Valid(in) || !isCanonical(in) {
+		if !utf8.Valid(in) {
+			return
+		}
+		if rewritten, ok := rewriteCanonical(in); ok {
+			out, err := canonicalSlow(in)
+			if err != nil {
+				t.Fatalf("rewriteCanonical accepted %q, which the decoding path refuses: %v", in, err)
+			}
+			if string(out) != string(rewritten) {
+				t.Fatalf("rewriteCanonical(%q) = %q, the decoding path %q", in, rewritten, out)
+			}
+		}
+		if !isCanonical(in) {
 			return
 		}
 		out, err := canonicalSlow(in)
