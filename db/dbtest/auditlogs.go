@@ -163,6 +163,39 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		assert.Equal(t, `{"c":2,"d":1}`, string(got[0].RequestData), "a document put in after Checked is canonicalized")
 	})
 
+	// InsertBatch stores every field as Insert does, NULLs included.
+	t.Run("InsertBatchSameAsInsert", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		full := db.AuditLogCreate{
+			RequestID: "full", TraceID: "trace-1", UserID: "alice", APIKeyID: "key-1", ClientIP: "192.0.2.1",
+			Action: "tool_call", ResourceType: "tool", ResourceID: "search",
+			RequestData: json.RawMessage(`{"q":"x","a":[1.50,true,null]}`), ResponseData: json.RawMessage(`{"ok":"\tyes"}`),
+			Status: "error", ErrorMessage: "boom", DurationMS: ms(12.25), CreatedAt: base.Add(time.Nanosecond * 1500),
+		}
+		bare := newEvent("bare", base)
+		for _, ev := range []db.AuditLogCreate{full, bare} {
+			one, err := s.AuditLogs().Insert(ctx, ev)
+			require.NoError(t, err)
+			ev.EventID = uuid.Must(uuid.NewV7())
+			n, err := s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{ev})
+			require.NoError(t, err)
+			require.EqualValues(t, 1, n)
+			got, err := s.AuditLogs().ListByRequestID(ctx, ev.RequestID)
+			require.NoError(t, err)
+			require.Len(t, got, 2)
+			batched := got[0]
+			if batched.ID == one.ID {
+				batched = got[1]
+			}
+			assert.Equal(t, ev.EventID, batched.EventID)
+			batched.ID, batched.EventID = one.ID, one.EventID
+			assert.Equal(t, one, batched, ev.RequestID)
+		}
+		assert.EqualValues(t, 2, count(t, e, s, "audit_logs",
+			"request_id = 'bare' AND trace_id IS NULL AND user_id IS NULL AND api_key_id IS NULL AND client_ip IS NULL"+
+				" AND resource_id IS NULL AND request_data IS NULL AND response_data IS NULL AND error_message IS NULL AND duration_ms IS NULL"))
+	})
+
 	t.Run("FindByRequestID", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		for i, req := range []string{"r1", "r2", "r1", "r1"} {
