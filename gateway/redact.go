@@ -47,6 +47,9 @@ func DefaultRedactKeys() []string {
 type Redactor struct {
 	keys     map[string]struct{}
 	maxBytes int
+	// needles are the keys mayHoldSecret looks for: those that contain no
+	// other key ("token" finds "accesstoken" too).
+	needles [][]byte
 }
 
 // NewRedactor returns a Redactor hiding the given field names (nil:
@@ -60,6 +63,18 @@ func NewRedactor(keys []string, maxBytes int) *Redactor {
 	for _, k := range keys {
 		if n := normalizeKey(k); n != "" {
 			r.keys[n] = struct{}{}
+		}
+	}
+	for k := range r.keys {
+		covered := false
+		for other := range r.keys {
+			if other != k && strings.Contains(k, other) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			r.needles = append(r.needles, []byte(k))
 		}
 	}
 	return r
@@ -143,8 +158,8 @@ func (r *Redactor) mayHoldSecret(raw []byte) bool {
 			buf = append(buf, c)
 		}
 	}
-	for k := range r.keys {
-		if bytes.Contains(buf, []byte(k)) {
+	for _, k := range r.needles {
+		if bytes.Contains(buf, k) {
 			return true
 		}
 	}
