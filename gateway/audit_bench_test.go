@@ -271,7 +271,11 @@ func rate(rows int, d time.Duration) float64 { return float64(rows) / d.Seconds(
 //   - VsInsertPerEvent: the seed's way, one INSERT and commit per event.
 //     Target: the Auditor at least 100x faster (x-insert). The ratio
 //     depends on what a commit costs: run it on a durable server (`make
-//     bench` does; fsync-on and sync-commit-on say which it was).
+//     bench` does; fsync-on and sync-commit-on say which it was). The
+//     ratio cannot exceed what COPY itself gains over per-event commits:
+//     on a disk whose fsync takes ~0.3 ms (per-event insert ~3,000
+//     rows/s), even psql's \copy (~115,000 rows/s on 2 cores) is only
+//     ~40x, so 100x needs commits of ~1 ms or more.
 //   - VsPsqlCopy: psql's \copy of the same rows (the same columns, the
 //     same canonical JSON, the same table and indexes) from a CSV file,
 //     in one transaction. Target: the Auditor at least 80% of it
