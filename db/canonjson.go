@@ -19,11 +19,27 @@ import (
 // round-trips byte for byte on both engines.
 //
 // It refuses invalid JSON, invalid UTF-8, and the NUL character (which
-// PostgreSQL cannot store in jsonb).
+// PostgreSQL cannot store in jsonb). A document already in canonical form
+// (the common case: one written by mcpstore, or a compact document with
+// sorted keys) is returned as it is, sharing raw's bytes, after a scan that
+// allocates nothing; a common one (keys in another order, whitespace) is
+// rewritten in one pass over its bytes; any other is decoded and written
+// anew.
 func CanonicalJSON(raw []byte) (json.RawMessage, error) {
 	if !utf8.Valid(raw) {
 		return nil, fmt.Errorf("not valid UTF-8")
 	}
+	if isCanonical(raw) {
+		return raw[:len(raw):len(raw)], nil // appending to the result must not write into raw
+	}
+	if out, ok := rewriteCanonical(raw); ok {
+		return out, nil
+	}
+	return canonicalSlow(raw)
+}
+
+// canonicalSlow decodes raw and writes it anew in canonical form.
+func canonicalSlow(raw []byte) (json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any

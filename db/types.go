@@ -183,6 +183,11 @@ type AuditLogCreate struct {
 	ErrorMessage string
 	DurationMS   *float64
 	CreatedAt    time.Time // zero: the database's clock
+
+	// canon marks the documents Checked returned in canonical form, so
+	// that checking the event again (the Auditor checks each event, then
+	// InsertBatch checks the batch) does not redo that work.
+	canon [2]jsonMark
 }
 
 // AuditLogComplete fills in the outcome of an audit entry written when a call

@@ -1,12 +1,14 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -202,21 +204,20 @@ func NewAuditor(store db.Store, opts AuditorOptions) *Auditor {
 }
 
 // Record queues ev for storing and returns without waiting for the
-// database. It gives ev an event id (a UUIDv7) when it has none and the
-// current time when CreatedAt is zero, so that the stored time is when the
-// event happened. When the buffer is full, Record waits for room, or until
-// ctx ends (the event is then dropped and ctx's error returned); with
-// DropWhenFull it drops the event at once and returns ErrAuditBufferFull.
-// Dropped events are counted (Stats). Validation happens in the writer: an
-// invalid event is counted there, not reported here.
+// database. It gives ev the current time when CreatedAt is zero, so that
+// the stored time is when the event happened; an event without an event id
+// gets one (a UUIDv7) from the collector, before it joins a batch, so that
+// a batch retried after an ambiguous failure is stored once. When the
+// buffer is full, Record waits for room, or until ctx ends (the event is
+// then dropped and ctx's error returned); with DropWhenFull it drops the
+// event at once and returns ErrAuditBufferFull. Dropped events are counted
+// (Stats). Validation happens in the writer: an invalid event is counted
+// there, not reported here. The Auditor keeps ev's JSON documents until it
+// has stored them: the caller must not modify their bytes after Record.
+//
+// Record allocates nothing and takes no lock but a shared one: its cost is
+// a clock reading and a send on a buffered channel.
 func (a *Auditor) Record(ctx context.Context, ev db.AuditLogCreate) error {
-	if ev.EventID == (uuid.UUID{}) {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return fmt.Errorf("gateway: audit event id: %w", err)
-		}
-		ev.EventID = id
-	}
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now()
 	}
@@ -291,6 +292,10 @@ func (a *Auditor) collect() {
 	defer close(a.batches)
 	tick := time.NewTicker(a.opts.FlushInterval)
 	defer tick.Stop()
+	// Event ids draw their random bits from a buffer filled from
+	// crypto/rand a page at a time, rather than from a system call each.
+	// Only this goroutine reads it.
+	random := bufio.NewReaderSize(rand.Reader, 4096)
 	batch := make([]db.AuditLogCreate, 0, a.opts.BatchSize)
 	send := func() {
 		if len(batch) > 0 {
@@ -304,6 +309,13 @@ func (a *Auditor) collect() {
 			if !ok {
 				send()
 				return
+			}
+			if ev.EventID == (uuid.UUID{}) {
+				id, err := uuid.NewV7FromReader(random)
+				if err != nil { // crypto/rand does not fail on supported systems
+					id = uuid.Must(uuid.NewV7())
+				}
+				ev.EventID = id
 			}
 			if ev, ok = a.prepare(ev); ok {
 				batch = append(batch, ev)
@@ -320,11 +332,13 @@ func (a *Auditor) collect() {
 // prepare redacts and truncates the event's data and validates it, so that
 // an invalid event never reaches, and never spoils, a batch.
 func (a *Auditor) prepare(ev db.AuditLogCreate) (db.AuditLogCreate, bool) {
-	// A document that is not JSON is left as it is: validation names it.
-	if out, err := a.redact.Redact(ev.RequestData); err == nil {
+	// A document that is not JSON is left as it is: validation, which
+	// follows, names it. So redaction need not prove a document it leaves
+	// alone valid.
+	if out, err := a.redact.apply(ev.RequestData, false); err == nil {
 		ev.RequestData = out
 	}
-	if out, err := a.redact.Redact(ev.ResponseData); err == nil {
+	if out, err := a.redact.apply(ev.ResponseData, false); err == nil {
 		ev.ResponseData = out
 	}
 	checked, err := ev.Checked()
@@ -372,7 +386,7 @@ func (a *Auditor) storeBatch(batch []db.AuditLogCreate) {
 			a.retries.Add(1)
 			// Jitter in [delay/2, delay): replicas that lost the database
 			// together do not all come back at the same instant.
-			wait := delay/2 + rand.N(delay/2+1)
+			wait := delay/2 + mrand.N(delay/2+1)
 			a.log.Warn("audit batch not stored, retrying", "events", len(batch), "retry_in", wait, "err", err)
 			t := time.NewTimer(wait)
 			select {

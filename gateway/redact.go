@@ -47,6 +47,9 @@ func DefaultRedactKeys() []string {
 type Redactor struct {
 	keys     map[string]struct{}
 	maxBytes int
+	// needles are the keys mayHoldSecret looks for: those that contain no
+	// other key ("token" finds "accesstoken" too).
+	needles [][]byte
 }
 
 // NewRedactor returns a Redactor hiding the given field names (nil:
@@ -62,6 +65,18 @@ func NewRedactor(keys []string, maxBytes int) *Redactor {
 			r.keys[n] = struct{}{}
 		}
 	}
+	for k := range r.keys {
+		covered := false
+		for other := range r.keys {
+			if other != k && strings.Contains(k, other) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			r.needles = append(r.needles, []byte(k))
+		}
+	}
 	return r
 }
 
@@ -70,12 +85,19 @@ func NewRedactor(keys []string, maxBytes int) *Redactor {
 // is not valid JSON. raw itself is never modified; the result may share its
 // bytes when nothing had to change.
 func (r *Redactor) Redact(raw json.RawMessage) (json.RawMessage, error) {
+	return r.apply(raw, true)
+}
+
+// apply is Redact; without validate, a document it has no need to decode
+// (small enough, and holding no secret field name) comes back unchanged
+// without being proven valid JSON: for callers that validate it next.
+func (r *Redactor) apply(raw json.RawMessage, validate bool) (json.RawMessage, error) {
 	if raw == nil {
 		return nil, nil
 	}
 	if r.maxBytes <= 0 || len(raw) <= r.maxBytes {
 		if !r.mayHoldSecret(raw) {
-			if !json.Valid(raw) {
+			if validate && !json.Valid(raw) {
 				return raw, fmt.Errorf("not valid JSON")
 			}
 			return raw, nil
@@ -123,7 +145,8 @@ func (r *Redactor) mayHoldSecret(raw []byte) bool {
 	if len(r.keys) == 0 {
 		return false
 	}
-	buf := make([]byte, 0, len(raw))
+	var small [512]byte // most documents fit: no allocation
+	buf := small[:0]
 	for _, c := range raw {
 		switch {
 		case c == '\\' || c >= utf8.RuneSelf:
@@ -135,8 +158,8 @@ func (r *Redactor) mayHoldSecret(raw []byte) bool {
 			buf = append(buf, c)
 		}
 	}
-	for k := range r.keys {
-		if bytes.Contains(buf, []byte(k)) {
+	for _, k := range r.needles {
+		if bytes.Contains(buf, k) {
 			return true
 		}
 	}

@@ -122,6 +122,80 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		assert.EqualValues(t, 0, count(t, e, s, "audit_logs", ""))
 	})
 
+	// Events checked once (as the Auditor does) and changed afterwards are
+	// checked again: a checked event's mark covers only the documents it
+	// checked, never a document or a field put there later.
+	t.Run("InsertBatchCheckedThenChanged", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		checked := func(req string) db.AuditLogCreate {
+			ev := newEvent(req, base)
+			ev.RequestData = json.RawMessage(`{"b":1,"a":2}`)
+			ev, err := ev.Checked()
+			require.NoError(t, err)
+			return ev
+		}
+		badJSON := checked("bad-json")
+		badJSON.RequestData = json.RawMessage(`{"a":`)
+		emptyReq := checked("x")
+		emptyReq.RequestID = ""
+		notObject := checked("not-object")
+		notObject.ResponseData = json.RawMessage(`[1]`)
+		for _, c := range []struct {
+			ev    db.AuditLogCreate
+			field string
+		}{{badJSON, "request_data"}, {emptyReq, "request_id"}, {notObject, "response_data"}} {
+			_, err := s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{checked("ok"), c.ev})
+			var dbErr *db.Error
+			require.ErrorAs(t, err, &dbErr)
+			assert.ErrorIs(t, err, db.ErrInvalid)
+			assert.Equal(t, c.field, dbErr.Field)
+		}
+		assert.EqualValues(t, 0, count(t, e, s, "audit_logs", ""))
+
+		unsorted := checked("unsorted")
+		unsorted.RequestData = json.RawMessage(`{"d":1,"c":2}`)
+		n, err := s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{checked("ok"), unsorted})
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, n)
+		got, err := s.AuditLogs().ListByRequestID(ctx, "unsorted")
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, `{"c":2,"d":1}`, string(got[0].RequestData), "a document put in after Checked is canonicalized")
+	})
+
+	// InsertBatch stores every field as Insert does, NULLs included.
+	t.Run("InsertBatchSameAsInsert", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		full := db.AuditLogCreate{
+			RequestID: "full", TraceID: "trace-1", UserID: "alice", APIKeyID: "key-1", ClientIP: "192.0.2.1",
+			Action: "tool_call", ResourceType: "tool", ResourceID: "search",
+			RequestData: json.RawMessage(`{"q":"x","a":[1.50,true,null]}`), ResponseData: json.RawMessage(`{"ok":"\tyes"}`),
+			Status: "error", ErrorMessage: "boom", DurationMS: ms(12.25), CreatedAt: base.Add(time.Nanosecond * 1500),
+		}
+		bare := newEvent("bare", base)
+		for _, ev := range []db.AuditLogCreate{full, bare} {
+			one, err := s.AuditLogs().Insert(ctx, ev)
+			require.NoError(t, err)
+			ev.EventID = uuid.Must(uuid.NewV7())
+			n, err := s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{ev})
+			require.NoError(t, err)
+			require.EqualValues(t, 1, n)
+			got, err := s.AuditLogs().ListByRequestID(ctx, ev.RequestID)
+			require.NoError(t, err)
+			require.Len(t, got, 2)
+			batched := got[0]
+			if batched.ID == one.ID {
+				batched = got[1]
+			}
+			assert.Equal(t, ev.EventID, batched.EventID)
+			batched.ID, batched.EventID = one.ID, one.EventID
+			assert.Equal(t, one, batched, ev.RequestID)
+		}
+		assert.EqualValues(t, 2, count(t, e, s, "audit_logs",
+			"request_id = 'bare' AND trace_id IS NULL AND user_id IS NULL AND api_key_id IS NULL AND client_ip IS NULL"+
+				" AND resource_id IS NULL AND request_data IS NULL AND response_data IS NULL AND error_message IS NULL AND duration_ms IS NULL"))
+	})
+
 	t.Run("FindByRequestID", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		for i, req := range []string{"r1", "r2", "r1", "r1"} {
