@@ -7,7 +7,7 @@ TOOL    := $(GO) tool -modfile=tools/go.mod
 WITH_PG := scripts/with-postgres
 PKG     := github.com/mcpstore/mcpstore
 
-.PHONY: all generate check test bench demo
+.PHONY: all generate check test test-faults fuzz bench demo
 
 all: check test
 
@@ -38,6 +38,17 @@ test:
 	$(WITH_PG) $(TOOL) gotestsum --format testname --jsonfile $$out -- -race -count=1 ./... || status=$$?; \
 	scripts/conformance-summary $$out || status=1; \
 	rm -f $$out; exit $$status
+
+## fuzz: each fuzz target of gateway for FUZZTIME (default 20s), one
+## after another (go test -fuzz takes one target at a time). New failing
+## inputs land in gateway/testdata/fuzz/<target>/.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := FuzzKeyFormat FuzzToolName FuzzCheckTool FuzzRedact
+fuzz:
+	@for f in $(FUZZ_TARGETS); do \
+		echo "fuzz: $$f for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./gateway/ || exit 1; \
+	done
 
 ## bench: the Go benchmarks, on both engines.
 bench:
