@@ -1,0 +1,5 @@
+package faults_test
+
+const envRole = "MCPSTORE_FAULTS_ROLE"
+
+func replicaMain(role string) int { return 2 }
