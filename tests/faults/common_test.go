@@ -110,3 +110,35 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// query runs q on the store's own connections and calls row for each row.
+func query(s db.Store, q string, row func(scan func(...any) error) error) error {
+	ctx := context.Background()
+	switch s := s.(type) {
+	case *postgres.Store:
+		rows, err := s.Pool().Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := row(rows.Scan); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	case *sqlite.Store:
+		rows, err := s.DB().QueryContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := row(rows.Scan); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	return fmt.Errorf("unknown store %T", s)
+}
