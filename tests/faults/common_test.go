@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -141,4 +143,47 @@ func query(s db.Store, q string, row func(scan func(...any) error) error) error 
 		return rows.Err()
 	}
 	return fmt.Errorf("unknown store %T", s)
+}
+
+// dumpText returns the whole database as text, by where it came from:
+// every row of every table (PostgreSQL), or the bytes of the database file
+// and its WAL (SQLite), which hold deleted and overwritten values too.
+func dumpText(t testing.TB, s db.Store) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	switch st := s.(type) {
+	case *postgres.Store:
+		for _, tb := range append(slices.Clone(tables), db.MigrationTable) {
+			var b strings.Builder
+			err := query(s, "SELECT x::text FROM "+tb+" x", func(scan func(...any) error) error {
+				var row string
+				if err := scan(&row); err != nil {
+					return err
+				}
+				b.WriteString(row)
+				b.WriteByte('\n')
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("dump %s: %v", tb, err)
+			}
+			out["table "+tb] = b.String()
+		}
+	case *sqlite.Store:
+		var seq int
+		var name, path string
+		if err := st.DB().QueryRow("PRAGMA database_list").Scan(&seq, &name, &path); err != nil {
+			t.Fatalf("database file: %v", err)
+		}
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			out["file "+filepath.Base(p)] = string(b)
+		}
+	default:
+		t.Fatalf("unknown store %T", s)
+	}
+	return out
 }
