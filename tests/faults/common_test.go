@@ -3,6 +3,7 @@ package faults_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,3 +188,6 @@ func dumpText(t testing.TB, s db.Store) map[string]string {
 	}
 	return out
 }
+
+func postgresOptions(l *slog.Logger) postgres.Options { return postgres.Options{Logger: l} }
+func sqliteOptions(l *slog.Logger) sqlite.Options     { return sqlite.Options{Logger: l} }
