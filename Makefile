@@ -32,11 +32,22 @@ check:
 	@test "$$($(GO) list -deps ./db/sqlite | grep -c jackc/pgx)" = 0
 	@echo "check: ok"
 
-## test: every test, race detector on, on a real PostgreSQL and SQLite.
+## test: every test, race detector on, on a real PostgreSQL and SQLite;
+## the fault scenarios of tests/faults in short form (-short).
 test:
 	@out=$$(mktemp); status=0; \
-	$(WITH_PG) $(TOOL) gotestsum --format testname --jsonfile $$out -- -race -count=1 ./... || status=$$?; \
+	$(WITH_PG) $(TOOL) gotestsum --format testname --jsonfile $$out -- -race -count=1 -short ./... || status=$$?; \
 	scripts/conformance-summary $$out || status=1; \
+	rm -f $$out; exit $$status
+
+## test-faults: the fault scenarios in full (100,000 audit events through
+## a PostgreSQL restart, replica processes, bad input, secrets at rest),
+## race detector on, then one summary line per scenario with its figures.
+test-faults:
+	@out=$$(mktemp); status=0; \
+	$(WITH_PG) $(GO) test -race -count=1 -v -timeout 30m ./tests/faults/ >$$out 2>&1 || status=$$?; \
+	if [ $$status != 0 ]; then cat $$out; fi; \
+	grep -E '^(faults summary:|--- FAIL|FAIL|ok )' $$out; \
 	rm -f $$out; exit $$status
 
 ## fuzz: each fuzz target of gateway for FUZZTIME (default 20s), one

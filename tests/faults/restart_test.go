@@ -157,7 +157,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 
 	leaks := secretsAtRest(t, s, &logs, raw, "-secret")
 	assert.Empty(t, leaks)
-	summary(t, "events sent %d, stored %d, duplicated %d (batches retried %d, duplicates skipped %d), lost %d; server down %v; Verify during outage: %v in %v; works again %v after restart; secrets found at rest: %d",
+	summary(t, "events sent %d, stored %d, duplicated %d (batches retried %d, duplicates skipped %d), lost %d; server down %v; Verify during outage: ErrUnavailable=%v after %v; works again %v after restart; secrets found at rest: %d",
 		events, total, total-distinctEvents, st.Retries, st.Duplicates, st.Failed+st.Invalid+st.Dropped,
 		outage, errors.Is(verr, db.ErrUnavailable), took.Round(time.Microsecond), recovered.Round(time.Microsecond), len(leaks))
 }
