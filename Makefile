@@ -7,7 +7,7 @@ TOOL    := $(GO) tool -modfile=tools/go.mod
 WITH_PG := scripts/with-postgres
 PKG     := github.com/mcpstore/mcpstore
 
-.PHONY: all generate check test bench demo
+.PHONY: all generate check test test-faults fuzz bench demo
 
 all: check test
 
@@ -32,12 +32,34 @@ check:
 	@test "$$($(GO) list -deps ./db/sqlite | grep -c jackc/pgx)" = 0
 	@echo "check: ok"
 
-## test: every test, race detector on, on a real PostgreSQL and SQLite.
+## test: every test, race detector on, on a real PostgreSQL and SQLite;
+## the fault scenarios of tests/faults in short form (-short).
 test:
 	@out=$$(mktemp); status=0; \
-	$(WITH_PG) $(TOOL) gotestsum --format testname --jsonfile $$out -- -race -count=1 ./... || status=$$?; \
+	$(WITH_PG) $(TOOL) gotestsum --format testname --jsonfile $$out -- -race -count=1 -short ./... || status=$$?; \
 	scripts/conformance-summary $$out || status=1; \
 	rm -f $$out; exit $$status
+
+## test-faults: the fault scenarios in full (100,000 audit events through
+## a PostgreSQL restart, replica processes, bad input, secrets at rest),
+## race detector on, then one summary line per scenario with its figures.
+test-faults:
+	@out=$$(mktemp); status=0; \
+	$(WITH_PG) $(GO) test -race -count=1 -v -timeout 30m ./tests/faults/ >$$out 2>&1 || status=$$?; \
+	if [ $$status != 0 ]; then cat $$out; fi; \
+	grep -E '^(faults summary:|--- FAIL|FAIL|ok )' $$out; \
+	rm -f $$out; exit $$status
+
+## fuzz: each fuzz target of gateway for FUZZTIME (default 20s), one
+## after another (go test -fuzz takes one target at a time). New failing
+## inputs land in gateway/testdata/fuzz/<target>/.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := FuzzKeyFormat FuzzToolName FuzzCheckTool FuzzRedact
+fuzz:
+	@for f in $(FUZZ_TARGETS); do \
+		echo "fuzz: $$f for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./gateway/ || exit 1; \
+	done
 
 ## bench: the Go benchmarks, on both engines, on a durable PostgreSQL
 ## (MCPSTORE_PG_DURABLE=1: fsync and synchronous_commit on, as in

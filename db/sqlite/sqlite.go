@@ -180,7 +180,7 @@ func inTx(ctx context.Context, w *sql.DB, fn func(*sql.Tx) error) (err error) {
 }
 
 func (s *Store) migrations() db.Migrations {
-	return db.Migrations{
+	m := db.Migrations{
 		Dialect: goose.DialectSQLite3,
 		FS:      schema.FS,
 		// goose closes the *sql.DB it is given: a new one on the same file.
@@ -199,6 +199,12 @@ func (s *Store) migrations() db.Migrations {
 		KeepOpen: s.path == ":memory:",
 		Logger:   s.logger,
 	}
+	// Processes sharing the file migrate one at a time; a private
+	// in-memory database has no one to share with.
+	if s.path != ":memory:" {
+		m.Locker = newFileLocker(s.path)
+	}
+	return m
 }
 
 // MigrateUp applies every pending migration.
