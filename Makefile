@@ -30,6 +30,8 @@ check:
 	@echo "check: db/postgres does not compile SQLite, db/sqlite does not compile pgx"
 	@test "$$($(GO) list -deps ./db/postgres | grep -c modernc)" = 0
 	@test "$$($(GO) list -deps ./db/sqlite | grep -c jackc/pgx)" = 0
+	@echo "check: gateway compiles neither engine's driver nor go-sdk (gateway/mcpsdk does)"
+	@test "$$($(GO) list -deps ./gateway | grep -c -e modelcontextprotocol -e jackc/pgx -e modernc)" = 0
 	@echo "check: ok"
 
 ## test: every test, race detector on, on a real PostgreSQL and SQLite;
