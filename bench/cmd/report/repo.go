@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,14 +188,18 @@ func gormOps(g *gorm.DB, server string, id int64) repoOps {
 	}
 }
 
+var opSeq atomic.Int64
+
 // benchOp runs op under testing.Benchmark and returns its result, or the
 // operation's first error.
 func benchOp(ctx context.Context, op func(ctx context.Context, i int) error) (testing.BenchmarkResult, error) {
 	var failed error
 	res := testing.Benchmark(func(b *testing.B) {
 		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			if err := op(ctx, i+b.N*1_000_000); err != nil {
+		for b.Loop() {
+			// Numbers unique across every run of every benchmark, so that
+			// each create makes a new name.
+			if err := op(ctx, int(opSeq.Add(1))); err != nil {
 				failed = err
 				b.SkipNow()
 			}
@@ -230,19 +235,37 @@ func repoPostgres(ctx context.Context, r *report) error {
 		{"hand-written pgx", func(sv string, id int64) repoOps { return pgxOps(s.Pool(), sv, id) }},
 		{"GORM", func(sv string, id int64) repoOps { return gormOps(g, sv, id) }},
 	}
-	res := make([][]testing.BenchmarkResult, len(impls))
+	ops := make([][]func(context.Context, int) error, len(impls))
 	for k, im := range impls {
 		server := "srv-" + strconv.Itoa(k)
 		id, err := prepareTools(ctx, s, server)
 		if err != nil {
 			return err
 		}
-		for j, op := range im.ops(server, id).all() {
-			br, err := benchOp(ctx, op)
-			if err != nil {
-				return fmt.Errorf("%s %s: %w", im.name, opNames[j], err)
+		ops[k] = im.ops(server, id).all()
+	}
+	// The three run one after another for each operation, in rounds, and
+	// each keeps its fastest round: on shared cores a single run can land
+	// on a noisy moment that has nothing to do with the code measured.
+	rounds := 2
+	if r.cfg.short {
+		rounds = 1
+	}
+	res := make([][]testing.BenchmarkResult, len(impls))
+	for k := range res {
+		res[k] = make([]testing.BenchmarkResult, len(opNames))
+	}
+	for range rounds {
+		for j := range opNames {
+			for k, im := range impls {
+				br, err := benchOp(ctx, ops[k][j])
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", im.name, opNames[j], err)
+				}
+				if res[k][j].N == 0 || br.NsPerOp() < res[k][j].NsPerOp() {
+					res[k][j] = br
+				}
 			}
-			res[k] = append(res[k], br)
 		}
 	}
 	t := table{head: []string{"operation", "mcpstore ns/op", "allocs/op", "pgx ns/op", "allocs/op", "GORM ns/op", "allocs/op", "mcpstore ÷ pgx time", "GORM ÷ mcpstore time"}}
@@ -255,12 +278,14 @@ func repoPostgres(ctx context.Context, r *report) error {
 			ratio(float64(m.NsPerOp()) / float64(p.NsPerOp())), ratio(float64(gm.NsPerOp()) / float64(m.NsPerOp())),
 		})
 		r.goal("repository "+name+": ≥ 2 × GORM's throughput", float64(gm.NsPerOp())/float64(m.NsPerOp()), 2,
-			"each operation is one round trip on loopback for all three; GORM's own work is small beside the server's, so the gap cannot reach 2× where the round trip dominates")
+			"each operation is one round trip on loopback for all three; GORM's own work is small beside the server's, so the gap cannot reach 2× where the round trip dominates",
+			"nothing mcpstore can remove: the round trip is the floor, so 2× GORM holds only where GORM adds a second round trip or heavy reflection (writes in its default transaction)")
 		r.goal("repository "+name+": within 1.1 × hand-written pgx's time", float64(p.NsPerOp())/float64(m.NsPerOp()), 1/1.1,
-			"mcpstore validates input, converts to domain types and maps errors; the cost shows on the cheapest operations")
+			"mcpstore validates input, canonicalises JSON, converts the generated rows to domain types (one more copy per row, which shows most on a page of 100) and maps errors",
+			"scanning straight into the domain types instead of through the generated row structs (a custom sqlc type override), and skipping JSON canonicalisation for documents that are already canonical")
 	}
 	r.section("4. Repository operations (PostgreSQL, tools)",
-		"One goroutine, `testing.Benchmark`, on `tool_registrations` with 100+ rows: create (a new name each time), get by id, list a page of 100 in id order, update one column and read the row back, upsert one of 100 names. The same SQL shape for all three; each returns the row(s) it touched. pgx and mcpstore share one pool; GORM has its own (`gorm.io/driver/postgres`, pgx underneath). The goal ratios for pgx are stated as pgx time ÷ mcpstore time (≥ 0.91× means within 1.1×).",
+		"One goroutine, `testing.Benchmark`, on `tool_registrations` with 100+ rows: create (a new name each time), get by id, list a page of 100 in id order, update one column and read the row back, upsert one of 100 names. The same SQL shape for all three; each returns the row(s) it touched. The three alternate per operation; each figure is the fastest of the rounds (2 in the full run). pgx and mcpstore share one pool; GORM has its own (`gorm.io/driver/postgres`, pgx underneath). The goal ratios for pgx are stated as pgx time ÷ mcpstore time (≥ 0.91× means within 1.1×).",
 		t)
 	return nil
 }

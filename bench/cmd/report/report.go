@@ -31,6 +31,7 @@ type goalResult struct {
 	name          string
 	ratio, target float64
 	why           string // why it may be missed
+	fix           string // what would close it
 }
 
 // growthPoint is one size of the growth measurement.
@@ -58,8 +59,8 @@ func (r *report) section(title, intro string, tables ...table) {
 	r.sections = append(r.sections, section{title: title, intro: intro, tables: tables})
 }
 
-func (r *report) goal(name string, ratio, target float64, why string) {
-	r.goals = append(r.goals, goalResult{name: name, ratio: ratio, target: target, why: why})
+func (r *report) goal(name string, ratio, target float64, why, fix string) {
+	r.goals = append(r.goals, goalResult{name: name, ratio: ratio, target: target, why: why, fix: fix})
 }
 
 func (r *report) notef(format string, args ...any) {
@@ -153,7 +154,7 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "%d goal(s) missed in this run:\n\n", missed)
 		for _, g := range r.goals {
 			if g.ratio < g.target {
-				fmt.Fprintf(&b, "- %s: %s against %s. Why: %s.\n", g.name, ratio(g.ratio), ratio(g.target), g.why)
+				fmt.Fprintf(&b, "- %s: %s against %s. Why: %s. What would close it: %s.\n", g.name, ratio(g.ratio), ratio(g.target), g.why, g.fix)
 			}
 		}
 		b.WriteString("\n")
