@@ -281,8 +281,8 @@ func repoPostgres(ctx context.Context, r *report) error {
 			"each operation is one round trip on loopback for all three; GORM's own work is small beside the server's, so the gap cannot reach 2× where the round trip dominates",
 			"nothing mcpstore can remove: the round trip is the floor, so 2× GORM holds only where GORM adds a second round trip or heavy reflection (writes in its default transaction)")
 		r.goal("repository "+name+": within 1.1 × hand-written pgx's time", float64(p.NsPerOp())/float64(m.NsPerOp()), 1/1.1,
-			"mcpstore validates input, canonicalises JSON, converts the generated rows to domain types (one more copy per row, which shows most on a page of 100) and maps errors",
-			"scanning straight into the domain types instead of through the generated row structs (a custom sqlc type override), and skipping JSON canonicalisation for documents that are already canonical")
+			"per operation mcpstore does more client-side work than the hand-written code: it validates the input, scans into sqlc's generated row struct and then converts it to the domain type, and maps errors; allocs/op above show it (about twice pgx's, per row on a page of 100)",
+			"scanning straight into the domain types for the hot reads (an sqlc type override, or a hand-written scan) to drop the second copy; not yet tried")
 	}
 	r.section("4. Repository operations (PostgreSQL, tools)",
 		"One goroutine, `testing.Benchmark`, on `tool_registrations` with 100+ rows: create (a new name each time), get by id, list a page of 100 in id order, update one column and read the row back, upsert one of 100 names. The same SQL shape for all three; each returns the row(s) it touched. The three alternate per operation; each figure is the fastest of the rounds (2 in the full run). pgx and mcpstore share one pool; GORM has its own (`gorm.io/driver/postgres`, pgx underneath). The goal ratios for pgx are stated as pgx time ÷ mcpstore time (≥ 0.91× means within 1.1×).",
