@@ -7,7 +7,7 @@ TOOL    := $(GO) tool -modfile=tools/go.mod
 WITH_PG := scripts/with-postgres
 PKG     := github.com/mcpstore/mcpstore
 
-.PHONY: all generate check test test-faults fuzz bench demo
+.PHONY: all generate check test test-faults fuzz bench bench-short demo
 
 all: check test
 
@@ -27,6 +27,8 @@ check:
 	@$(GO) vet ./...
 	@echo "check: go.mod and go.sum are tidy"
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod is not tidy: run 'go mod tidy'" >&2; exit 1; }
+	@echo "check: bench/ (its own module) vets and is tidy"
+	@cd bench && $(GO) vet ./... && { $(GO) mod tidy -diff >/dev/null || { echo "bench/go.mod is not tidy: run 'cd bench && go mod tidy'" >&2; exit 1; }; }
 	@echo "check: db/postgres does not compile SQLite, db/sqlite does not compile pgx"
 	@test "$$($(GO) list -deps ./db/postgres | grep -c modernc)" = 0
 	@test "$$($(GO) list -deps ./db/sqlite | grep -c jackc/pgx)" = 0
@@ -67,8 +69,21 @@ fuzz:
 ## (MCPSTORE_PG_DURABLE=1: fsync and synchronous_commit on, as in
 ## production). BenchmarkAuditRecord times single calls, so it runs a fixed
 ## number of them; the ingestion benchmarks load 50,000 rows per round.
+## Then the report (bench/cmd/report, a module of its own so that GORM
+## never reaches the library's go.mod) measures mcpstore beside the seed's
+## approach, GORM, hand-written pgx, pgbench and psql's \copy on the same
+## server, and rewrites BENCHMARKS.md and BENCHMARKS-growth.svg.
 bench:
-	MCPSTORE_PG_DURABLE=1 $(WITH_PG) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
+	MCPSTORE_PG_DURABLE=1 $(WITH_PG) sh -c '$(GO) test -run "^$$" -bench . -benchmem -count=1 -timeout 20m ./... && \
+		cd bench && $(GO) run ./cmd/report -out ../BENCHMARKS.md -svg ../BENCHMARKS-growth.svg'
+
+## bench-short: the report in its quick form (about a minute: shorter
+## measurements, smaller tables), printed; what CI may run. It leaves
+## BENCHMARKS.md alone.
+bench-short:
+	@d=$$(mktemp -d); status=0; \
+	MCPSTORE_PG_DURABLE=1 $(WITH_PG) sh -c "cd bench && $(GO) run ./cmd/report -short -out $$d/BENCHMARKS.md -svg $$d/BENCHMARKS-growth.svg" || status=$$?; \
+	rm -rf $$d; exit $$status
 
 ## demo: the example MCP server end to end, with keys, permissions and the
 ## audit log, on a SQLite database in a temporary folder. Needs only Go.

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mcpstore/mcpstore/db"
+	"github.com/mcpstore/mcpstore/db/postgres"
+	"github.com/mcpstore/mcpstore/gateway"
+)
+
+const span = 30 * 24 * time.Hour
+
+// fillAudit grows audit_logs from have to want rows, spread evenly over 30
+// days from benchBase as if want rows were the whole month.
+func fillAudit(ctx context.Context, s db.Store, have, want, total int) error {
+	const batch = 10_000
+	step := span / time.Duration(total)
+	for i := have; i < want; i += batch {
+		evs := make([]db.AuditLogCreate, min(batch, want-i))
+		for j := range evs {
+			evs[j] = auditEvent(i+j, time.Duration(i+j)*step)
+		}
+		if _, err := s.AuditLogs().InsertBatch(ctx, evs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fillKeys grows api_keys from have to want rows with COPY (the keys are
+// never verified: they make the table and its hash index the given size).
+func fillKeys(ctx context.Context, s *postgres.Store, have, want int) error {
+	rows := make([][]any, 0, want-have)
+	for i := have; i < want; i++ {
+		id := "fill-" + strconv.Itoa(i)
+		rows = append(rows, []any{id, "fill", "mcp_fill", hashOf(id)})
+	}
+	_, err := s.Pool().CopyFrom(ctx, pgx.Identifier{"api_keys"}, []string{"id", "name", "prefix", "key_hash"}, pgx.CopyFromRows(rows))
+	return err
+}
+
+// seedStatistics is the seed's get_statistics: three queries.
+func seedStatistics(ctx context.Context, s *postgres.Store, from, to time.Time) (int64, error) {
+	var n int64
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM audit_logs WHERE created_at >= $1 AND created_at < $2", from, to).Scan(&n); err != nil {
+		return 0, err
+	}
+	for _, q := range []string{
+		"SELECT status, count(*) FROM audit_logs WHERE created_at >= $1 AND created_at < $2 GROUP BY status",
+		"SELECT action, count(*) FROM audit_logs WHERE created_at >= $1 AND created_at < $2 GROUP BY action",
+	} {
+		rows, err := s.Pool().Query(ctx, q, from, to)
+		if err != nil {
+			return 0, err
+		}
+		m := map[string]int64{}
+		for rows.Next() {
+			var k string
+			var c int64
+			if err := rows.Scan(&k, &c); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			m[k] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// growthPostgres measures verification and ingestion with 10k, 100k and
+// 1M rows already stored, then statistics over the largest table.
+func growthPostgres(ctx context.Context, r *report) error {
+	d, err := newDatabase(ctx, r.cfg.pgURL, "mcpstore_bench_growth", true)
+	if err != nil {
+		return err
+	}
+	defer d.drop()
+	s, err := openPG(ctx, d, 4)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ku, err := gateway.NewKeys(ctx, s, gateway.KeysOptions{CacheSize: -1})
+	if err != nil {
+		return err
+	}
+	defer ku.Close(ctx)
+	raw, _, err := ku.Issue(ctx, gateway.IssueOptions{Name: "bench"})
+	if err != nil {
+		return err
+	}
+	total := r.cfg.growth[len(r.cfg.growth)-1]
+	ingestN := min(r.cfg.ingestRows, 50_000)
+	have := 0
+	for _, size := range r.cfg.growth {
+		if err := fillAudit(ctx, s, have, size, total); err != nil {
+			return fmt.Errorf("fill audit: %w", err)
+		}
+		if err := fillKeys(ctx, s, have, size); err != nil {
+			return fmt.Errorf("fill keys: %w", err)
+		}
+		have = size
+		if _, err := s.Pool().Exec(ctx, "VACUUM ANALYZE api_keys, audit_logs"); err != nil {
+			return err
+		}
+		v, err := throughput(ctx, 1, r.cfg.dur, func(ctx context.Context, _ int) error { _, err := ku.Verify(ctx, raw); return err })
+		if err != nil {
+			return err
+		}
+		// Events of their own time, after the month: they leave the
+		// statistics window alone.
+		evs := events(ingestN)
+		for i := range evs {
+			evs[i].CreatedAt = evs[i].CreatedAt.Add(2 * span)
+		}
+		in, err := ingestAuditor(ctx, s, evs)
+		if err != nil {
+			return err
+		}
+		r.growth = append(r.growth, growthPoint{rows: size, verifyPerSec: v, ingestPerSec: in})
+	}
+	t := table{head: []string{"rows already stored (audit_logs and api_keys)", "uncached Verify (verifies/s, 1 client)", "Auditor ingestion (rows/s, " + num(float64(ingestN)) + " events)", "Verify ÷ at smallest", "ingestion ÷ at smallest"}}
+	for _, p := range r.growth {
+		g0 := r.growth[0]
+		t.rows = append(t.rows, []string{num(float64(p.rows)), num(p.verifyPerSec), num(p.ingestPerSec), ratio(p.verifyPerSec / g0.verifyPerSec), ratio(p.ingestPerSec / g0.ingestPerSec)})
+	}
+	r.section("6. Growth (PostgreSQL)",
+		"The same database grown step by step: audit rows spread over 30 days and as many API keys, then `VACUUM ANALYZE`, then an uncached Verify for "+r.cfg.dur.String()+" and one Auditor ingestion. Flat ratios mean the look-up stays an index probe and ingestion does not degrade as the log grows.",
+		t)
+
+	// Statistics over the largest table: a one-day window of the 30.
+	from := benchBase.Add(15 * 24 * time.Hour)
+	to := from.Add(24 * time.Hour)
+	var oneN, seedN int
+	var oneT, seedT time.Duration
+	want := int64(0)
+	for deadline := time.Now().Add(2 * r.cfg.dur); time.Now().Before(deadline) || oneN < 3; {
+		start := time.Now()
+		st, err := s.AuditLogs().Statistics(ctx, from, to)
+		if err != nil {
+			return err
+		}
+		oneT += time.Since(start)
+		oneN++
+		start = time.Now()
+		n, err := seedStatistics(ctx, s, from, to)
+		if err != nil {
+			return err
+		}
+		seedT += time.Since(start)
+		seedN++
+		if n != st.Total || n == 0 {
+			return fmt.Errorf("statistics: mcpstore counted %d, the seed's queries %d", st.Total, n)
+		}
+		want = n
+	}
+	one, seed := float64(oneT.Microseconds())/float64(oneN)/1000, float64(seedT.Microseconds())/float64(seedN)/1000
+	r.section("3. Statistics (PostgreSQL)",
+		fmt.Sprintf("`AuditLogs().Statistics` (total, by status, by action and the p50/p95/p99 latency, in one query) beside the seed's three queries (count, group by status, group by action; no percentiles), over %s rows spread over 30 days, for a one-day window (%s rows), alternated, %d times each.", num(float64(total)), num(float64(want)), oneN),
+		table{head: []string{"rows stored", "mcpstore (ms)", "seed's three queries (ms)", "seed ÷ mcpstore"},
+			rows: [][]string{{num(float64(total)), fmt.Sprintf("%.2f", one), fmt.Sprintf("%.2f", seed), ratio(seed / one)}}})
+	r.goal("statistics ≥ 3 × faster than the seed's queries", seed/one, 3,
+		"both have to visit every event of the window ("+num(float64(want))+" here); the seed's three queries visit them three times, mcpstore's one query once but also sorts the window's durations for three percentiles the seed does not compute, so the saving is two scans and two round trips, not two thirds of the time",
+		"keeping hourly counts and latency sketches beside the log (written with each batch) so that a window reads a few dozen summary rows instead of every event, or a covering index (created_at INCLUDE status, action, duration_ms) for index-only scans; neither is tried here")
+	return nil
+}
