@@ -95,6 +95,11 @@ func (r *Redactor) apply(raw json.RawMessage, validate bool) (json.RawMessage, e
 	if raw == nil {
 		return nil, nil
 	}
+	// Go's JSON decoder would quietly turn invalid UTF-8 into U+FFFD; the
+	// store refuses it (PostgreSQL cannot hold it), so refuse it here too.
+	if !utf8.Valid(raw) {
+		return raw, fmt.Errorf("not valid UTF-8")
+	}
 	if r.maxBytes <= 0 || len(raw) <= r.maxBytes {
 		if !r.mayHoldSecret(raw) {
 			if validate && !json.Valid(raw) {
