@@ -121,13 +121,6 @@ func (c *keyCache) purge() {
 	c.head, c.tail = nil, nil
 }
 
-// len returns the number of entries, fresh or not.
-func (c *keyCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.items)
-}
-
 func (c *keyCache) toFront(n *cacheNode) {
 	if c.head == n {
 		return

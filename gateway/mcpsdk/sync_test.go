@@ -12,6 +12,7 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/gateway"
 	"github.com/mcpstore/mcpstore/gateway/mcpsdk"
+	"github.com/mcpstore/mcpstore/internal/testdb"
 )
 
 type echoArgs struct {
@@ -38,7 +39,7 @@ func names(t *testing.T, reg *gateway.Registry, serverID string) []string {
 }
 
 func TestSyncTools(t *testing.T) {
-	eachEngine(t, func(t *testing.T, s db.Store) {
+	testdb.EachEngine(t, func(t *testing.T, s db.Store) {
 		ctx := t.Context()
 		server := mcp.NewServer(&mcp.Implementation{Name: "files", Version: "1"}, nil)
 		addEcho(server, "read_file")

@@ -13,34 +13,17 @@ import (
 	"testing"
 
 	"github.com/mcpstore/mcpstore/db"
-	"github.com/mcpstore/mcpstore/db/dbopen"
 	"github.com/mcpstore/mcpstore/db/postgres"
 	"github.com/mcpstore/mcpstore/db/sqlite"
 	"github.com/mcpstore/mcpstore/internal/testdb"
 )
 
-// engines lists the engines every test runs on.
-var engines = []string{"postgres", "sqlite"}
-
-// newURL returns the URL of a fresh, migrated database of the engine.
-func newURL(t testing.TB, engine string) string {
-	t.Helper()
-	if engine == "postgres" {
-		return testdb.PostgresURL(t)
-	}
-	return testdb.SQLiteURL(t)
-}
-
-// openURL opens a Store on url, closed when the test ends.
-func openURL(t testing.TB, url string) db.Store {
-	t.Helper()
-	s, err := dbopen.Open(context.Background(), url, dbopen.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+// Short names for internal/testdb's helpers.
+var (
+	engines = testdb.Engines
+	newURL  = testdb.URL
+	openURL = testdb.Open
+)
 
 // tables are mcpstore's tables, whose rows the tests count.
 var tables = []string{"api_keys", "tool_registrations", "audit_logs"}

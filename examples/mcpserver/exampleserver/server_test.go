@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpstore/mcpstore/db"
-	"github.com/mcpstore/mcpstore/db/dbopen"
 	"github.com/mcpstore/mcpstore/examples/mcpserver/exampleserver"
 	"github.com/mcpstore/mcpstore/gateway"
 	"github.com/mcpstore/mcpstore/gateway/mcpsdk"
@@ -60,20 +59,14 @@ func status(t *testing.T, url, key string) int {
 }
 
 func TestEndToEnd(t *testing.T) {
-	for _, engine := range []string{"postgres", "sqlite"} {
+	for _, engine := range testdb.Engines {
 		t.Run(engine, func(t *testing.T) { endToEnd(t, engine) })
 	}
 }
 
 func endToEnd(t *testing.T, engine string) {
 	ctx := t.Context()
-	url := testdb.SQLiteURL(t)
-	if engine == "postgres" {
-		url = testdb.PostgresURL(t)
-	}
-	store, err := dbopen.Open(ctx, url, dbopen.Options{})
-	require.NoError(t, err)
-	defer store.Close()
+	store := testdb.Open(t, testdb.URL(t, engine))
 	srv, err := exampleserver.New(ctx, store)
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler)
