@@ -119,12 +119,12 @@ func (ts *ToolSync) record(rep gateway.SyncReport, err error) error {
 	return err
 }
 
-// Last returns the report of the newest successful sync, the error of the
-// newest attempt, and how many syncs were attempted.
-func (ts *ToolSync) Last() (gateway.SyncReport, error, int) {
+// Last returns the report of the newest successful sync, how many syncs
+// were attempted, and the error of the newest attempt.
+func (ts *ToolSync) Last() (gateway.SyncReport, int, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	return ts.last, ts.lastErr, ts.syncs
+	return ts.last, ts.syncs, ts.lastErr
 }
 
 // Close stops syncing. The registry keeps the tools last synced.

@@ -51,7 +51,7 @@ func TestSyncTools(t *testing.T) {
 		require.NoError(t, err)
 		defer ts.Close()
 		assert.Equal(t, []string{"list_dir", "read_file"}, names(t, reg, "files"))
-		rep, err, _ := ts.Last()
+		rep, _, err := ts.Last()
 		require.NoError(t, err)
 		assert.Equal(t, []string{"list_dir", "read_file"}, rep.Added)
 		got, err := reg.Get(ctx, "files", "read_file")
