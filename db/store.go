@@ -71,7 +71,8 @@ type APIKeyRepository interface {
 	// grace period) and records why, then returns the key, or ErrNotFound.
 	// A revocation is never postponed: a key revoked at or before at keeps
 	// its time and reason. On a Store that is a KeyChangeListener, every
-	// listener hears of it when the write commits.
+	// listener hears of it when the write commits (and of Update,
+	// Deactivate and Delete too).
 	Revoke(ctx context.Context, id string, at time.Time, reason string) (APIKey, error)
 	// UpdateLastUsedBatch records many uses in one statement and returns
 	// how many keys it changed. Like UpdateLastUsed it never moves
@@ -82,15 +83,17 @@ type APIKeyRepository interface {
 
 // KeyChangeListener is implemented by the Stores that can tell every
 // process sharing the database, within milliseconds, that an API key was
-// revoked: *postgres.Store does (LISTEN/NOTIFY), *sqlite.Store does not,
-// and there a process that caches keys sees another's revocation only when
-// its cache entry expires.
+// revoked, deactivated, deleted, or given other roles, permissions, owner
+// or expiry: *postgres.Store does (LISTEN/NOTIFY, sent by a trigger, so
+// that a change made outside mcpstore counts too), *sqlite.Store does not,
+// and there a process that caches keys sees another's change only when its
+// cache entry expires.
 type KeyChangeListener interface {
-	// ListenKeyChanges calls onChange with the id of each key revoked
-	// through any Store on the same database, until ctx ends, and then
+	// ListenKeyChanges calls onChange with the id of each key changed
+	// that way by any client of the same database, until ctx ends, and then
 	// returns ctx's error. It holds a connection of its own and reconnects
 	// with backoff when that is lost. It calls onListen each time it starts
-	// listening, the first time included: revocations made while it was not
+	// listening, the first time included: changes made while it was not
 	// listening were missed, so a caller drops what it cached then. The
 	// callbacks run on the listening goroutine and must not block.
 	ListenKeyChanges(ctx context.Context, onListen func(), onChange func(keyID string)) error

@@ -96,7 +96,8 @@ type KeysOptions struct {
 	CacheSize int
 	// CacheTTL is how long a verified key is trusted without reading the
 	// database again: the longest another process on SQLite (which cannot
-	// notify) may keep accepting a key revoked elsewhere. Default 30s.
+	// notify) may keep accepting a key revoked or changed elsewhere.
+	// Default 30s.
 	CacheTTL time.Duration
 	// UnknownSize and UnknownTTL bound the cache of unknown keys, which
 	// blunts floods of well-formed made-up keys. Defaults 10,000 and 5s;
@@ -129,9 +130,11 @@ type KeysOptions struct {
 // Keys issues API keys and verifies them on every request: from a bounded
 // in-memory cache in well under a microsecond, with no database write per
 // request (last_used_at is written in batches, at most once per key per
-// LastUsedInterval). On PostgreSQL a revocation reaches every process's
-// cache at once (LISTEN/NOTIFY); on SQLite other processes see it when
-// their cache entry expires, within CacheTTL.
+// LastUsedInterval). On PostgreSQL a revocation, and any other change to a
+// key (deactivated, deleted, new roles, permissions or expiry, through
+// mcpstore or not), reaches every process's cache at once (LISTEN/NOTIFY);
+// on SQLite other processes see it when their cache entry expires, within
+// CacheTTL.
 //
 // Keys is safe for concurrent use. Close it to write the pending uses and
 // stop its goroutines.
@@ -164,7 +167,7 @@ type keyEntry struct {
 
 // NewKeys returns Keys on store, which the caller keeps open until Keys is
 // closed. On a store that is a db.KeyChangeListener it starts listening for
-// revocations, and waits up to ListenWait (or ctx) for the listener to
+// key changes, and waits up to ListenWait (or ctx) for the listener to
 // start.
 func NewKeys(ctx context.Context, store db.Store, opts KeysOptions) (*Keys, error) {
 	if store == nil {
@@ -233,7 +236,7 @@ func (k *Keys) listen(ctx, bg context.Context, l db.KeyChangeListener) {
 		defer k.wg.Done()
 		_ = l.ListenKeyChanges(bg,
 			func() {
-				// Revocations made while not listening were missed.
+				// Changes made while not listening were missed.
 				k.known.purge()
 				once.Do(func() { close(ready) })
 			},

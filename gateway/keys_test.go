@@ -269,11 +269,17 @@ func TestKeysCachedAndExpiryChecked(t *testing.T) {
 	})
 }
 
+// unlistened is a Store without its db.KeyChangeListener side.
+type unlistened struct{ db.Store }
+
 func TestKeysCacheTTL(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s db.Store) {
 		ctx := t.Context()
 		clk := newClock()
-		k := newKeys(t, s, gateway.KeysOptions{Now: clk.Now})
+		// Without a change listener (as on SQLite, or while PostgreSQL's
+		// listener is reconnecting), the TTL bounds how long a change
+		// made elsewhere goes unseen.
+		k := newKeys(t, unlistened{s}, gateway.KeysOptions{Now: clk.Now})
 		raw, info, err := k.Issue(ctx, gateway.IssueOptions{Name: "k"})
 		require.NoError(t, err)
 		_, err = k.Verify(ctx, raw)
@@ -566,6 +572,55 @@ func TestKeysRevokeReachesOtherStores(t *testing.T) {
 			assert.Less(t, elapsed, 100*time.Millisecond)
 		})
 	}
+}
+
+// On PostgreSQL, a key deactivated, or given other permissions, through
+// another Store (the repository, not Keys) reaches this Keys' cache within
+// 100 ms too: the database itself sends the change.
+func TestKeysOtherChangesReachOtherStores(t *testing.T) {
+	ctx := t.Context()
+	url := newURL(t, "postgres")
+	s1, s2 := openURL(t, url), openURL(t, url)
+	k1 := newKeys(t, s1, gateway.KeysOptions{})
+	k2 := newKeys(t, s2, gateway.KeysOptions{})
+
+	raw, info, err := k1.Issue(ctx, gateway.IssueOptions{Name: "k", Permissions: []string{"tools:call:*"}})
+	require.NoError(t, err)
+	p, err := k2.Verify(ctx, raw) // cached in k2
+	require.NoError(t, err)
+	require.Equal(t, []string{"tools:call:*"}, p.Permissions)
+
+	_, err = s1.APIKeys().Update(ctx, info.ID, db.APIKeyUpdate{Permissions: db.Set([]string{"tools:call:search"})})
+	require.NoError(t, err)
+	start := time.Now()
+	for {
+		p, err := k2.Verify(ctx, raw)
+		require.NoError(t, err)
+		if slices.Equal(p.Permissions, []string{"tools:call:search"}) {
+			break
+		}
+		require.Less(t, time.Since(start), 10*time.Second, "new permissions not seen after 10s")
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	t.Logf("new permissions reached the other store's cache in %v", elapsed)
+	assert.Less(t, elapsed, 100*time.Millisecond)
+
+	require.NoError(t, s1.APIKeys().Deactivate(ctx, info.ID))
+	start = time.Now()
+	deadline := start.Add(10 * time.Second)
+	for {
+		_, err := k2.Verify(ctx, raw)
+		if err != nil {
+			assert.Equal(t, gateway.KeyInactive, refusal(t, err))
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "still accepted after 10s")
+		time.Sleep(time.Millisecond)
+	}
+	elapsed = time.Since(start)
+	t.Logf("deactivation reached the other store's cache in %v", elapsed)
+	assert.Less(t, elapsed, 100*time.Millisecond)
 }
 
 // pollRefused verifies raw until it is refused, and returns how long after

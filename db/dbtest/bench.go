@@ -42,6 +42,21 @@ func Bench(b *testing.B, e Engine) {
 		}
 	})
 
+	b.Run("ToolList100", func(b *testing.B) {
+		ctx, s := b.Context(), e.NewStore(b)
+		for i := range 100 {
+			if _, err := s.Tools().Create(ctx, newTool("srv", fmt.Sprintf("t%d", i))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if l, err := s.Tools().List(ctx, db.Page{Limit: 100}); err != nil || len(l) != 100 {
+				b.Fatal(len(l), err)
+			}
+		}
+	})
+
 	b.Run("AuditInsertOneByOne", func(b *testing.B) {
 		ctx, s := b.Context(), e.NewStore(b)
 		ev := benchEvent()

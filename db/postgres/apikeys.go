@@ -10,7 +10,7 @@ import (
 
 type apiKeys repos
 
-func apiKeyOf(r pgdb.ApiKey) db.APIKey {
+func apiKeyOf(r *pgdb.ApiKey) db.APIKey {
 	return db.APIKey{
 		ID:          r.ID,
 		Name:        r.Name,
@@ -30,7 +30,7 @@ func apiKeyOf(r pgdb.ApiKey) db.APIKey {
 	}
 }
 
-func apiKeysOf(rows []pgdb.ApiKey, err error) ([]db.APIKey, error) {
+func apiKeysOf(rows []*pgdb.ApiKey, err error) ([]db.APIKey, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (r apiKeys) Revoke(ctx context.Context, id string, at time.Time, reason str
 	if err != nil {
 		return db.APIKey{}, mapErr(op, err)
 	}
-	// One statement: the UPDATE and its pg_notify commit together.
+	// The trigger on api_keys notifies the listeners when this commits.
 	row, err := r.q.APIKeyRevoke(ctx, pgdb.APIKeyRevokeParams{
 		ID:           id,
 		RevokedAt:    at.UTC().Truncate(time.Microsecond),
@@ -220,7 +220,7 @@ func (r apiKeys) Revoke(ctx context.Context, id string, at time.Time, reason str
 	if err != nil {
 		return db.APIKey{}, mapErr(op, err)
 	}
-	return apiKeyOf(row.ApiKey), nil
+	return apiKeyOf(row), nil
 }
 
 // UpdateLastUsedBatch writes the whole batch with one UPDATE ... FROM

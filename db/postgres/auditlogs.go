@@ -16,7 +16,7 @@ import (
 
 type auditLogs repos
 
-func auditLogOf(r pgdb.AuditLog) db.AuditLog {
+func auditLogOf(r *pgdb.AuditLog) db.AuditLog {
 	return db.AuditLog{
 		ID:           r.ID,
 		EventID:      r.EventID,
@@ -37,7 +37,7 @@ func auditLogOf(r pgdb.AuditLog) db.AuditLog {
 	}
 }
 
-func auditLogsOf(rows []pgdb.AuditLog, err error) ([]db.AuditLog, error) {
+func auditLogsOf(rows []*pgdb.AuditLog, err error) ([]db.AuditLog, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,10 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 )
 
-// keyChannel is the NOTIFY channel of revoked API keys; the payload is the
-// key's id (never its hash). APIKeyRevoke sends it in the revoking statement.
+// keyChannel is the NOTIFY channel of changed API keys; the payload is the
+// key's id (never its hash). A trigger on api_keys (migration 00003) sends
+// it for every update that changes what a verified key grants, and for
+// every delete, whichever statement makes them.
 const keyChannel = "mcpstore_api_keys"
 
 // Reconnection backoff of the listener: doubling from the first delay up to
@@ -24,7 +26,7 @@ const (
 
 var _ db.KeyChangeListener = (*Store)(nil)
 
-// ListenKeyChanges listens for revoked keys on a connection of its own,
+// ListenKeyChanges listens for changed keys on a connection of its own,
 // outside the pool, so it neither holds a pooled connection forever nor is
 // closed by the pool's idle rules; see db.KeyChangeListener.
 func (s *Store) ListenKeyChanges(ctx context.Context, onListen func(), onChange func(keyID string)) error {

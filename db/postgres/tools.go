@@ -9,7 +9,7 @@ import (
 
 type tools repos
 
-func toolOf(r pgdb.ToolRegistration) db.Tool {
+func toolOf(r *pgdb.ToolRegistration) db.Tool {
 	return db.Tool{
 		ID:           r.ID,
 		ServerID:     r.ServerID,
@@ -26,7 +26,7 @@ func toolOf(r pgdb.ToolRegistration) db.Tool {
 	}
 }
 
-func toolsOf(rows []pgdb.ToolRegistration, err error) ([]db.Tool, error) {
+func toolsOf(rows []*pgdb.ToolRegistration, err error) ([]db.Tool, error) {
 	if err != nil {
 		return nil, err
 	}

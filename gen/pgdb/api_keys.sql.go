@@ -7,7 +7,6 @@ package pgdb
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 )
 
@@ -27,10 +26,10 @@ type APIKeyCreateParams struct {
 	Permissions []string
 	IsActive    bool
 	ExpiresAt   *time.Time
-	Metadata    json.RawMessage
+	Metadata    []byte
 }
 
-func (q *Queries) APIKeyCreate(ctx context.Context, arg APIKeyCreateParams) (ApiKey, error) {
+func (q *Queries) APIKeyCreate(ctx context.Context, arg APIKeyCreateParams) (*ApiKey, error) {
 	row := q.db.QueryRow(ctx, aPIKeyCreate,
 		arg.ID,
 		arg.Name,
@@ -60,7 +59,7 @@ func (q *Queries) APIKeyCreate(ctx context.Context, arg APIKeyCreateParams) (Api
 		&i.RevokedAt,
 		&i.RevokeReason,
 	)
-	return i, err
+	return &i, err
 }
 
 const aPIKeyDeactivate = `-- name: APIKeyDeactivate :execrows
@@ -91,7 +90,7 @@ const aPIKeyGetByHash = `-- name: APIKeyGetByHash :one
 SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE key_hash = $1
 `
 
-func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash string) (ApiKey, error) {
+func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash string) (*ApiKey, error) {
 	row := q.db.QueryRow(ctx, aPIKeyGetByHash, keyHash)
 	var i ApiKey
 	err := row.Scan(
@@ -110,14 +109,14 @@ func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash string) (ApiKey, 
 		&i.RevokedAt,
 		&i.RevokeReason,
 	)
-	return i, err
+	return &i, err
 }
 
 const aPIKeyGetByID = `-- name: APIKeyGetByID :one
 SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE id = $1
 `
 
-func (q *Queries) APIKeyGetByID(ctx context.Context, id string) (ApiKey, error) {
+func (q *Queries) APIKeyGetByID(ctx context.Context, id string) (*ApiKey, error) {
 	row := q.db.QueryRow(ctx, aPIKeyGetByID, id)
 	var i ApiKey
 	err := row.Scan(
@@ -136,7 +135,7 @@ func (q *Queries) APIKeyGetByID(ctx context.Context, id string) (ApiKey, error) 
 		&i.RevokedAt,
 		&i.RevokeReason,
 	)
-	return i, err
+	return &i, err
 }
 
 const aPIKeyList = `-- name: APIKeyList :many
@@ -148,13 +147,13 @@ type APIKeyListParams struct {
 	Lim int32
 }
 
-func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]ApiKey, error) {
+func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]*ApiKey, error) {
 	rows, err := q.db.Query(ctx, aPIKeyList, arg.Off, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ApiKey
+	var items []*ApiKey
 	for rows.Next() {
 		var i ApiKey
 		if err := rows.Scan(
@@ -175,7 +174,7 @@ func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]ApiKe
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -192,13 +191,13 @@ type APIKeyListActiveParams struct {
 	Lim int32
 }
 
-func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActiveParams) ([]ApiKey, error) {
+func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActiveParams) ([]*ApiKey, error) {
 	rows, err := q.db.Query(ctx, aPIKeyListActive, arg.Off, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ApiKey
+	var items []*ApiKey
 	for rows.Next() {
 		var i ApiKey
 		if err := rows.Scan(
@@ -219,7 +218,7 @@ func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActivePara
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -231,13 +230,13 @@ const aPIKeyListByPrefix = `-- name: APIKeyListByPrefix :many
 SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE prefix = $1 ORDER BY created_at, id
 `
 
-func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string) ([]ApiKey, error) {
+func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string) ([]*ApiKey, error) {
 	rows, err := q.db.Query(ctx, aPIKeyListByPrefix, prefix)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ApiKey
+	var items []*ApiKey
 	for rows.Next() {
 		var i ApiKey
 		if err := rows.Scan(
@@ -258,7 +257,7 @@ func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string) ([]ApiK
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -279,7 +278,7 @@ type APIKeyListByUserParams struct {
 	Lim        int32
 }
 
-func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserParams) ([]ApiKey, error) {
+func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserParams) ([]*ApiKey, error) {
 	rows, err := q.db.Query(ctx, aPIKeyListByUser,
 		arg.UserID,
 		arg.ActiveOnly,
@@ -290,7 +289,7 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserPara
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ApiKey
+	var items []*ApiKey
 	for rows.Next() {
 		var i ApiKey
 		if err := rows.Scan(
@@ -311,7 +310,7 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserPara
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -320,15 +319,11 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserPara
 }
 
 const aPIKeyRevoke = `-- name: APIKeyRevoke :one
-WITH revoked AS (
-    UPDATE api_keys SET
-        revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= $1::timestamptz THEN revoked_at ELSE $1::timestamptz END,
-        revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= $1::timestamptz THEN revoke_reason ELSE $2::text END
-    WHERE id = $3
-    RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
-)
-SELECT api_keys.id, api_keys.name, api_keys.prefix, api_keys.key_hash, api_keys.user_id, api_keys.roles, api_keys.permissions, api_keys.is_active, api_keys.created_at, api_keys.expires_at, api_keys.last_used_at, api_keys.metadata, api_keys.revoked_at, api_keys.revoke_reason, pg_notify('mcpstore_api_keys', api_keys.id) IS NULL AS notified
-FROM revoked AS api_keys
+UPDATE api_keys SET
+    revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= $1::timestamptz THEN revoked_at ELSE $1::timestamptz END,
+    revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= $1::timestamptz THEN revoke_reason ELSE $2::text END
+WHERE id = $3
+RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
 type APIKeyRevokeParams struct {
@@ -337,36 +332,30 @@ type APIKeyRevokeParams struct {
 	ID           string
 }
 
-type APIKeyRevokeRow struct {
-	ApiKey   ApiKey
-	Notified interface{}
-}
-
 // Sets when the key stops working and why. A revocation is never postponed:
-// a key revoked already keeps the earlier time and its reason. The
-// pg_notify in the same statement tells every listening process (see
-// db/postgres/notify.go) at commit, and only if it commits.
-func (q *Queries) APIKeyRevoke(ctx context.Context, arg APIKeyRevokeParams) (APIKeyRevokeRow, error) {
+// a key revoked already keeps the earlier time and its reason. The trigger
+// of migration 00003 tells every listening process (db/postgres/notify.go)
+// at commit.
+func (q *Queries) APIKeyRevoke(ctx context.Context, arg APIKeyRevokeParams) (*ApiKey, error) {
 	row := q.db.QueryRow(ctx, aPIKeyRevoke, arg.RevokedAt, arg.RevokeReason, arg.ID)
-	var i APIKeyRevokeRow
+	var i ApiKey
 	err := row.Scan(
-		&i.ApiKey.ID,
-		&i.ApiKey.Name,
-		&i.ApiKey.Prefix,
-		&i.ApiKey.KeyHash,
-		&i.ApiKey.UserID,
-		&i.ApiKey.Roles,
-		&i.ApiKey.Permissions,
-		&i.ApiKey.IsActive,
-		&i.ApiKey.CreatedAt,
-		&i.ApiKey.ExpiresAt,
-		&i.ApiKey.LastUsedAt,
-		&i.ApiKey.Metadata,
-		&i.ApiKey.RevokedAt,
-		&i.ApiKey.RevokeReason,
-		&i.Notified,
+		&i.ID,
+		&i.Name,
+		&i.Prefix,
+		&i.KeyHash,
+		&i.UserID,
+		&i.Roles,
+		&i.Permissions,
+		&i.IsActive,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
 	)
-	return i, err
+	return &i, err
 }
 
 const aPIKeyUpdate = `-- name: APIKeyUpdate :one
@@ -396,13 +385,13 @@ type APIKeyUpdateParams struct {
 	SetExpiresAt   bool
 	ExpiresAt      *time.Time
 	SetMetadata    bool
-	Metadata       json.RawMessage
+	Metadata       []byte
 	ID             string
 }
 
 // Each column changes only when its set_ flag is true, in one statement, so
 // concurrent updates of different columns never undo each other.
-func (q *Queries) APIKeyUpdate(ctx context.Context, arg APIKeyUpdateParams) (ApiKey, error) {
+func (q *Queries) APIKeyUpdate(ctx context.Context, arg APIKeyUpdateParams) (*ApiKey, error) {
 	row := q.db.QueryRow(ctx, aPIKeyUpdate,
 		arg.SetName,
 		arg.Name,
@@ -437,7 +426,7 @@ func (q *Queries) APIKeyUpdate(ctx context.Context, arg APIKeyUpdateParams) (Api
 		&i.RevokedAt,
 		&i.RevokeReason,
 	)
-	return i, err
+	return &i, err
 }
 
 const aPIKeyUpdateLastUsed = `-- name: APIKeyUpdateLastUsed :execrows

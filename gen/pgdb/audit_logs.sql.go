@@ -7,7 +7,6 @@ package pgdb
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,14 +24,14 @@ RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, ac
 
 type AuditLogCompleteParams struct {
 	Status       string
-	ResponseData json.RawMessage
+	ResponseData []byte
 	ErrorMessage *string
 	DurationMs   *float64
 	ID           int64
 }
 
 // Fills in the outcome of an entry written when a call started.
-func (q *Queries) AuditLogComplete(ctx context.Context, arg AuditLogCompleteParams) (AuditLog, error) {
+func (q *Queries) AuditLogComplete(ctx context.Context, arg AuditLogCompleteParams) (*AuditLog, error) {
 	row := q.db.QueryRow(ctx, auditLogComplete,
 		arg.Status,
 		arg.ResponseData,
@@ -59,7 +58,7 @@ func (q *Queries) AuditLogComplete(ctx context.Context, arg AuditLogCompletePara
 		&i.DurationMs,
 		&i.CreatedAt,
 	)
-	return i, err
+	return &i, err
 }
 
 const auditLogDelete = `-- name: AuditLogDelete :execrows
@@ -78,7 +77,7 @@ const auditLogGetByID = `-- name: AuditLogGetByID :one
 SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE id = $1
 `
 
-func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (AuditLog, error) {
+func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (*AuditLog, error) {
 	row := q.db.QueryRow(ctx, auditLogGetByID, id)
 	var i AuditLog
 	err := row.Scan(
@@ -99,7 +98,7 @@ func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (AuditLog, erro
 		&i.DurationMs,
 		&i.CreatedAt,
 	)
-	return i, err
+	return &i, err
 }
 
 const auditLogInsert = `-- name: AuditLogInsert :one
@@ -121,15 +120,15 @@ type AuditLogInsertParams struct {
 	Action       string
 	ResourceType string
 	ResourceID   *string
-	RequestData  json.RawMessage
-	ResponseData json.RawMessage
+	RequestData  []byte
+	ResponseData []byte
 	Status       string
 	ErrorMessage *string
 	DurationMs   *float64
 	CreatedAt    *time.Time
 }
 
-func (q *Queries) AuditLogInsert(ctx context.Context, arg AuditLogInsertParams) (AuditLog, error) {
+func (q *Queries) AuditLogInsert(ctx context.Context, arg AuditLogInsertParams) (*AuditLog, error) {
 	row := q.db.QueryRow(ctx, auditLogInsert,
 		arg.EventID,
 		arg.RequestID,
@@ -166,7 +165,7 @@ func (q *Queries) AuditLogInsert(ctx context.Context, arg AuditLogInsertParams) 
 		&i.DurationMs,
 		&i.CreatedAt,
 	)
-	return i, err
+	return &i, err
 }
 
 type AuditLogInsertBatchParams struct {
@@ -179,8 +178,8 @@ type AuditLogInsertBatchParams struct {
 	Action       string
 	ResourceType string
 	ResourceID   *string
-	RequestData  json.RawMessage
-	ResponseData json.RawMessage
+	RequestData  []byte
+	ResponseData []byte
 	Status       string
 	ErrorMessage *string
 	DurationMs   *float64
@@ -196,13 +195,13 @@ type AuditLogListParams struct {
 	Lim int32
 }
 
-func (q *Queries) AuditLogList(ctx context.Context, arg AuditLogListParams) ([]AuditLog, error) {
+func (q *Queries) AuditLogList(ctx context.Context, arg AuditLogListParams) ([]*AuditLog, error) {
 	rows, err := q.db.Query(ctx, auditLogList, arg.Off, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -225,7 +224,7 @@ func (q *Queries) AuditLogList(ctx context.Context, arg AuditLogListParams) ([]A
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -245,13 +244,13 @@ type AuditLogListAfterIDParams struct {
 
 // The events stored after the event @after_id, in the order they were
 // stored: what `mcpstore audit tail -f` polls for.
-func (q *Queries) AuditLogListAfterID(ctx context.Context, arg AuditLogListAfterIDParams) ([]AuditLog, error) {
+func (q *Queries) AuditLogListAfterID(ctx context.Context, arg AuditLogListAfterIDParams) ([]*AuditLog, error) {
 	rows, err := q.db.Query(ctx, auditLogListAfterID, arg.AfterID, arg.Off, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -274,7 +273,7 @@ func (q *Queries) AuditLogListAfterID(ctx context.Context, arg AuditLogListAfter
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -298,7 +297,7 @@ type AuditLogListByDateRangeParams struct {
 }
 
 // The range is half-open, [from, to), so adjacent windows never count a row twice.
-func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListByDateRangeParams) ([]AuditLog, error) {
+func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListByDateRangeParams) ([]*AuditLog, error) {
 	rows, err := q.db.Query(ctx, auditLogListByDateRange,
 		arg.FromTime,
 		arg.ToTime,
@@ -310,7 +309,7 @@ func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListB
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -333,7 +332,7 @@ func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListB
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -345,13 +344,13 @@ const auditLogListByRequestID = `-- name: AuditLogListByRequestID :many
 SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE request_id = $1 ORDER BY created_at, id
 `
 
-func (q *Queries) AuditLogListByRequestID(ctx context.Context, requestID string) ([]AuditLog, error) {
+func (q *Queries) AuditLogListByRequestID(ctx context.Context, requestID string) ([]*AuditLog, error) {
 	rows, err := q.db.Query(ctx, auditLogListByRequestID, requestID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -374,7 +373,7 @@ func (q *Queries) AuditLogListByRequestID(ctx context.Context, requestID string)
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -392,13 +391,13 @@ type AuditLogListByUserParams struct {
 	Lim    int32
 }
 
-func (q *Queries) AuditLogListByUser(ctx context.Context, arg AuditLogListByUserParams) ([]AuditLog, error) {
+func (q *Queries) AuditLogListByUser(ctx context.Context, arg AuditLogListByUserParams) ([]*AuditLog, error) {
 	rows, err := q.db.Query(ctx, auditLogListByUser, arg.UserID, arg.Off, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -421,7 +420,7 @@ func (q *Queries) AuditLogListByUser(ctx context.Context, arg AuditLogListByUser
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -439,13 +438,13 @@ type AuditLogListNewestParams struct {
 }
 
 // The events stored last, newest first: the start of `mcpstore audit tail`.
-func (q *Queries) AuditLogListNewest(ctx context.Context, arg AuditLogListNewestParams) ([]AuditLog, error) {
+func (q *Queries) AuditLogListNewest(ctx context.Context, arg AuditLogListNewestParams) ([]*AuditLog, error) {
 	rows, err := q.db.Query(ctx, auditLogListNewest, arg.Off, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -468,7 +467,7 @@ func (q *Queries) AuditLogListNewest(ctx context.Context, arg AuditLogListNewest
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -531,13 +530,13 @@ type AuditLogStatisticsRow struct {
 // which the caller sums both ways, each row carrying the same latency
 // percentiles of the window (percentile_cont skips NULL durations). nd is
 // the number of measured events: when it is 0 the percentiles mean nothing.
-func (q *Queries) AuditLogStatistics(ctx context.Context, arg AuditLogStatisticsParams) ([]AuditLogStatisticsRow, error) {
+func (q *Queries) AuditLogStatistics(ctx context.Context, arg AuditLogStatisticsParams) ([]*AuditLogStatisticsRow, error) {
 	rows, err := q.db.Query(ctx, auditLogStatistics, arg.FromTime, arg.ToTime)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLogStatisticsRow
+	var items []*AuditLogStatisticsRow
 	for rows.Next() {
 		var i AuditLogStatisticsRow
 		if err := rows.Scan(
@@ -551,7 +550,7 @@ func (q *Queries) AuditLogStatistics(ctx context.Context, arg AuditLogStatistics
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

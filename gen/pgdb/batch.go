@@ -7,7 +7,6 @@ package pgdb
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -45,8 +44,8 @@ type AuditLogInsertIgnoreParams struct {
 	Action       string
 	ResourceType string
 	ResourceID   *string
-	RequestData  json.RawMessage
-	ResponseData json.RawMessage
+	RequestData  []byte
+	ResponseData []byte
 	Status       string
 	ErrorMessage *string
 	DurationMs   *float64

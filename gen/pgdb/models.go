@@ -5,7 +5,6 @@
 package pgdb
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,7 +22,7 @@ type ApiKey struct {
 	CreatedAt    time.Time
 	ExpiresAt    *time.Time
 	LastUsedAt   *time.Time
-	Metadata     json.RawMessage
+	Metadata     []byte
 	RevokedAt    *time.Time
 	RevokeReason *string
 }
@@ -39,8 +38,8 @@ type AuditLog struct {
 	Action       string
 	ResourceType string
 	ResourceID   *string
-	RequestData  json.RawMessage
-	ResponseData json.RawMessage
+	RequestData  []byte
+	ResponseData []byte
 	Status       string
 	ErrorMessage *string
 	DurationMs   *float64
@@ -53,11 +52,11 @@ type ToolRegistration struct {
 	Name         string
 	Title        *string
 	Description  string
-	InputSchema  json.RawMessage
-	OutputSchema json.RawMessage
-	Annotations  json.RawMessage
+	InputSchema  []byte
+	OutputSchema []byte
+	Annotations  []byte
 	IsActive     bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
-	Metadata     json.RawMessage
+	Metadata     []byte
 }

@@ -7,7 +7,6 @@ package pgdb
 
 import (
 	"context"
-	"encoding/json"
 )
 
 const toolCreate = `-- name: ToolCreate :one
@@ -21,14 +20,14 @@ type ToolCreateParams struct {
 	Name         string
 	Title        *string
 	Description  string
-	InputSchema  json.RawMessage
-	OutputSchema json.RawMessage
-	Annotations  json.RawMessage
+	InputSchema  []byte
+	OutputSchema []byte
+	Annotations  []byte
 	IsActive     bool
-	Metadata     json.RawMessage
+	Metadata     []byte
 }
 
-func (q *Queries) ToolCreate(ctx context.Context, arg ToolCreateParams) (ToolRegistration, error) {
+func (q *Queries) ToolCreate(ctx context.Context, arg ToolCreateParams) (*ToolRegistration, error) {
 	row := q.db.QueryRow(ctx, toolCreate,
 		arg.ServerID,
 		arg.Name,
@@ -55,7 +54,7 @@ func (q *Queries) ToolCreate(ctx context.Context, arg ToolCreateParams) (ToolReg
 		&i.UpdatedAt,
 		&i.Metadata,
 	)
-	return i, err
+	return &i, err
 }
 
 const toolDeactivateByServer = `-- name: ToolDeactivateByServer :execrows
@@ -86,7 +85,7 @@ const toolGetByID = `-- name: ToolGetByID :one
 SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations WHERE id = $1
 `
 
-func (q *Queries) ToolGetByID(ctx context.Context, id int64) (ToolRegistration, error) {
+func (q *Queries) ToolGetByID(ctx context.Context, id int64) (*ToolRegistration, error) {
 	row := q.db.QueryRow(ctx, toolGetByID, id)
 	var i ToolRegistration
 	err := row.Scan(
@@ -103,7 +102,7 @@ func (q *Queries) ToolGetByID(ctx context.Context, id int64) (ToolRegistration, 
 		&i.UpdatedAt,
 		&i.Metadata,
 	)
-	return i, err
+	return &i, err
 }
 
 const toolGetByName = `-- name: ToolGetByName :one
@@ -115,7 +114,7 @@ type ToolGetByNameParams struct {
 	Name     string
 }
 
-func (q *Queries) ToolGetByName(ctx context.Context, arg ToolGetByNameParams) (ToolRegistration, error) {
+func (q *Queries) ToolGetByName(ctx context.Context, arg ToolGetByNameParams) (*ToolRegistration, error) {
 	row := q.db.QueryRow(ctx, toolGetByName, arg.ServerID, arg.Name)
 	var i ToolRegistration
 	err := row.Scan(
@@ -132,7 +131,7 @@ func (q *Queries) ToolGetByName(ctx context.Context, arg ToolGetByNameParams) (T
 		&i.UpdatedAt,
 		&i.Metadata,
 	)
-	return i, err
+	return &i, err
 }
 
 const toolList = `-- name: ToolList :many
@@ -144,13 +143,13 @@ type ToolListParams struct {
 	Lim int32
 }
 
-func (q *Queries) ToolList(ctx context.Context, arg ToolListParams) ([]ToolRegistration, error) {
+func (q *Queries) ToolList(ctx context.Context, arg ToolListParams) ([]*ToolRegistration, error) {
 	rows, err := q.db.Query(ctx, toolList, arg.Off, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ToolRegistration
+	var items []*ToolRegistration
 	for rows.Next() {
 		var i ToolRegistration
 		if err := rows.Scan(
@@ -169,7 +168,7 @@ func (q *Queries) ToolList(ctx context.Context, arg ToolListParams) ([]ToolRegis
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -186,13 +185,13 @@ type ToolListActiveParams struct {
 	Lim int32
 }
 
-func (q *Queries) ToolListActive(ctx context.Context, arg ToolListActiveParams) ([]ToolRegistration, error) {
+func (q *Queries) ToolListActive(ctx context.Context, arg ToolListActiveParams) ([]*ToolRegistration, error) {
 	rows, err := q.db.Query(ctx, toolListActive, arg.Off, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ToolRegistration
+	var items []*ToolRegistration
 	for rows.Next() {
 		var i ToolRegistration
 		if err := rows.Scan(
@@ -211,7 +210,7 @@ func (q *Queries) ToolListActive(ctx context.Context, arg ToolListActiveParams) 
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -223,13 +222,13 @@ const toolListByServer = `-- name: ToolListByServer :many
 SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations WHERE server_id = $1 ORDER BY name
 `
 
-func (q *Queries) ToolListByServer(ctx context.Context, serverID string) ([]ToolRegistration, error) {
+func (q *Queries) ToolListByServer(ctx context.Context, serverID string) ([]*ToolRegistration, error) {
 	rows, err := q.db.Query(ctx, toolListByServer, serverID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ToolRegistration
+	var items []*ToolRegistration
 	for rows.Next() {
 		var i ToolRegistration
 		if err := rows.Scan(
@@ -248,7 +247,7 @@ func (q *Queries) ToolListByServer(ctx context.Context, serverID string) ([]Tool
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -288,20 +287,20 @@ type ToolUpdateParams struct {
 	SetDescription  bool
 	Description     string
 	SetInputSchema  bool
-	InputSchema     json.RawMessage
+	InputSchema     []byte
 	SetOutputSchema bool
-	OutputSchema    json.RawMessage
+	OutputSchema    []byte
 	SetAnnotations  bool
-	Annotations     json.RawMessage
+	Annotations     []byte
 	SetIsActive     bool
 	IsActive        bool
 	SetMetadata     bool
-	Metadata        json.RawMessage
+	Metadata        []byte
 	ID              int64
 }
 
 // updated_at moves only when a value really changes (trigger in the schema).
-func (q *Queries) ToolUpdate(ctx context.Context, arg ToolUpdateParams) (ToolRegistration, error) {
+func (q *Queries) ToolUpdate(ctx context.Context, arg ToolUpdateParams) (*ToolRegistration, error) {
 	row := q.db.QueryRow(ctx, toolUpdate,
 		arg.SetTitle,
 		arg.Title,
@@ -334,7 +333,7 @@ func (q *Queries) ToolUpdate(ctx context.Context, arg ToolUpdateParams) (ToolReg
 		&i.UpdatedAt,
 		&i.Metadata,
 	)
-	return i, err
+	return &i, err
 }
 
 const toolUpsert = `-- name: ToolUpsert :one
@@ -356,16 +355,16 @@ type ToolUpsertParams struct {
 	Name         string
 	Title        *string
 	Description  string
-	InputSchema  json.RawMessage
-	OutputSchema json.RawMessage
-	Annotations  json.RawMessage
+	InputSchema  []byte
+	OutputSchema []byte
+	Annotations  []byte
 	IsActive     bool
-	Metadata     json.RawMessage
+	Metadata     []byte
 }
 
 // One atomic statement: concurrent upserts of one tool end in one row and no
 // error. A row written with the values it already has keeps its updated_at.
-func (q *Queries) ToolUpsert(ctx context.Context, arg ToolUpsertParams) (ToolRegistration, error) {
+func (q *Queries) ToolUpsert(ctx context.Context, arg ToolUpsertParams) (*ToolRegistration, error) {
 	row := q.db.QueryRow(ctx, toolUpsert,
 		arg.ServerID,
 		arg.Name,
@@ -392,5 +391,5 @@ func (q *Queries) ToolUpsert(ctx context.Context, arg ToolUpsertParams) (ToolReg
 		&i.UpdatedAt,
 		&i.Metadata,
 	)
-	return i, err
+	return &i, err
 }
