@@ -494,8 +494,14 @@ func auditExport(e *env, args []string) error {
 	}
 	progress := isTerminal(e.stderr)
 	total := 0
-	for off := 0; ; off += exportPage {
-		page, err := s.AuditLogs().ListByDateRange(e.ctx, from, to, *action, db.Page{Limit: exportPage, Offset: off})
+	// Keyset paging on (created_at, id), the order of ListByDateRange: each
+	// page starts at the time of the last event written, skipping the
+	// events of that very time written already. An offset growing with the
+	// export would make the database walk every earlier event again for
+	// each page; this skip only counts events sharing one timestamp.
+	cursor, skip := from, 0
+	for {
+		page, err := s.AuditLogs().ListByDateRange(e.ctx, cursor, to, *action, db.Page{Limit: exportPage, Offset: skip})
 		if err != nil {
 			return err
 		}
@@ -524,6 +530,16 @@ func auditExport(e *env, args []string) error {
 		}
 		if len(page) < exportPage {
 			break
+		}
+		last := page[len(page)-1].CreatedAt
+		same := 0
+		for i := len(page) - 1; i >= 0 && page[i].CreatedAt.Equal(last); i-- {
+			same++
+		}
+		if last.Equal(cursor) {
+			skip += same // the whole page had the cursor's time
+		} else {
+			cursor, skip = last, same
 		}
 	}
 	if progress {

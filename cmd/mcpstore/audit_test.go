@@ -236,11 +236,18 @@ func TestAuditPrune(t *testing.T) {
 func TestAuditExport(t *testing.T) {
 	eachDB(t, func(t *testing.T, c cli) {
 		s := seedAudit(t, c)
-		// More than a page, so that export pages through the repository.
-		batch := make([]db.AuditLogCreate, exportPage+5)
+		// More than two pages, so that export pages through the
+		// repository; most of them at one time, so that pages start in
+		// the middle of events sharing a timestamp, and one page holds
+		// nothing else.
+		batch := make([]db.AuditLogCreate, 2*exportPage+5)
+		at := time.Now().Add(-30 * time.Minute)
 		for i := range batch {
 			batch[i] = db.AuditLogCreate{RequestID: fmt.Sprintf("b%d", i), Action: "tool_call", ResourceType: "tool",
-				Status: "success", CreatedAt: time.Now().Add(-30 * time.Minute)}
+				Status: "success", CreatedAt: at}
+			if i%100 == 0 {
+				batch[i].CreatedAt = at.Add(-time.Duration(i) * time.Microsecond)
+			}
 		}
 		_, err := s.AuditLogs().InsertBatch(t.Context(), batch)
 		require.NoError(t, err)
