@@ -494,11 +494,13 @@ func auditExport(e *env, args []string) error {
 	}
 	progress := isTerminal(e.stderr)
 	total := 0
-	// Keyset paging on (created_at, id), the order of ListByDateRange: each
-	// page starts at the time of the last event written, skipping the
-	// events of that very time written already. An offset growing with the
-	// export would make the database walk every earlier event again for
-	// each page; this skip only counts events sharing one timestamp.
+	// Paging by time, in the order of ListByDateRange (created_at, then
+	// id): each page starts at the time of the last event written, skipping
+	// the events of that very time written already. An offset growing with
+	// the export would make the database walk every earlier event again for
+	// each page; this one only counts events sharing one timestamp. An
+	// event committed during the export with that very time and a lower id
+	// (ids are taken before commit) would shift the skip by one.
 	cursor, skip := from, 0
 	for {
 		page, err := s.AuditLogs().ListByDateRange(e.ctx, cursor, to, *action, db.Page{Limit: exportPage, Offset: skip})

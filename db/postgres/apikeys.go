@@ -211,7 +211,7 @@ func (r apiKeys) Revoke(ctx context.Context, id string, at time.Time, reason str
 	if err != nil {
 		return db.APIKey{}, mapErr(op, err)
 	}
-	// The trigger on api_keys notifies the listeners when this commits.
+	// One statement: the UPDATE and its pg_notify commit together.
 	row, err := r.q.APIKeyRevoke(ctx, pgdb.APIKeyRevokeParams{
 		ID:           id,
 		RevokedAt:    at.UTC().Truncate(time.Microsecond),
@@ -220,7 +220,7 @@ func (r apiKeys) Revoke(ctx context.Context, id string, at time.Time, reason str
 	if err != nil {
 		return db.APIKey{}, mapErr(op, err)
 	}
-	return apiKeyOf(row), nil
+	return apiKeyOf(&row.ApiKey), nil
 }
 
 // UpdateLastUsedBatch writes the whole batch with one UPDATE ... FROM

@@ -40,10 +40,9 @@ func timeOf(p *time.Time) time.Time {
 
 // jsonOf returns a jsonb value in mcpstore's canonical form: jsonb already
 // orders keys and prints numbers that way, and only the spaces it prints
-// after ',' and ':' go. b is the driver's fresh copy of the column (pgx
-// copies into a new slice when it scans into *[]byte), so the spaces are
-// removed in place: reading a row costs no allocation and no second
-// validation of JSON the server has already validated.
+// after ',' and ':' go. b is a fresh copy of the column, made for this row
+// alone (by RegisterTypes' codec, or by json.Unmarshal on a pool without
+// it), so the spaces are removed in place, at no allocation.
 func jsonOf(b []byte) json.RawMessage {
 	if b == nil {
 		return nil

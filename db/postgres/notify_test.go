@@ -18,8 +18,8 @@ import (
 
 // A listener on one Store hears of every change to a key that can make a
 // cached key wrong, made through another Store or by plain SQL, and of
-// nothing else: a write of last_used_at, the name or the metadata stays
-// quiet, and so does a statement that changes nothing.
+// nothing else: a write of last_used_at or the metadata stays quiet, and so
+// does a statement that changes nothing or a transaction rolled back.
 func TestListenKeyChanges(t *testing.T) {
 	ctx := t.Context()
 	url := testdb.PostgresURL(t)
@@ -107,8 +107,16 @@ func TestListenKeyChanges(t *testing.T) {
 		return err
 	})
 	expect("LastUsed", false, func(t *testing.T, id string) error { return keys.UpdateLastUsed(ctx, id, time.Now()) })
-	expect("NameAndMetadata", false, func(t *testing.T, id string) error {
-		_, err := keys.Update(ctx, id, db.APIKeyUpdate{Name: db.Set("renamed"), Metadata: db.Set(json.RawMessage(`{"team":"a"}`))})
+	expect("UpdateName", true, func(t *testing.T, id string) error {
+		_, err := keys.Update(ctx, id, db.APIKeyUpdate{Name: db.Set("renamed")})
+		return err
+	})
+	expect("Metadata", false, func(t *testing.T, id string) error {
+		_, err := keys.Update(ctx, id, db.APIKeyUpdate{Metadata: db.Set(json.RawMessage(`{"team":"a"}`))})
+		return err
+	})
+	expect("PlainSQLDelete", true, func(t *testing.T, id string) error {
+		_, err := listener.Pool().Exec(ctx, "DELETE FROM api_keys WHERE id = $1", id)
 		return err
 	})
 	expect("SamePermissions", false, func(t *testing.T, id string) error {
@@ -126,6 +134,21 @@ func TestListenKeyChanges(t *testing.T) {
 			return nil
 		}
 		return fmt.Errorf("InTx returned %v", err)
+	})
+
+	// Revoke notifies by itself on a database whose migrations stop before
+	// the trigger's (a new binary on a database not migrated yet).
+	t.Run("RevokeWithoutTrigger", func(t *testing.T) {
+		id := newKey(t)
+		require.NoError(t, writer.MigrateDown(ctx))
+		_, err := keys.Revoke(ctx, id, time.Now(), "test")
+		require.NoError(t, err)
+		select {
+		case h := <-heard:
+			assert.Equal(t, id, h)
+		case <-time.After(5 * time.Second):
+			t.Fatal("revocation not heard within 5s")
+		}
 	})
 }
 

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"net/url"
 	"testing"
 
 	"github.com/mcpstore/mcpstore/db"
@@ -37,6 +38,40 @@ var engine = dbtest.Engine{
 // TestConformance runs the whole engine suite on a real PostgreSQL.
 func TestConformance(t *testing.T) {
 	dbtest.Exercise(t, engine)
+}
+
+// TestConformanceQueryModes runs the suite again in pgx's query modes that
+// do not prepare statements, where pgx picks each parameter's type from its
+// Go type instead of asking the server (as behind a pooler that cannot
+// keep prepared statements): every value must still be sent as its column
+// expects. With -short only exec runs: both modes choose parameter types
+// the same way, and simple_protocol also inlines the values as literals.
+func TestConformanceQueryModes(t *testing.T) {
+	modes := []string{"exec", "simple_protocol"}
+	if testing.Short() {
+		modes = modes[:1]
+	}
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			e := engine
+			e.NewStore = func(t testing.TB) db.Store { return open(t, withMode(t, testdb.PostgresURL(t), mode)) }
+			e.NewEmptyStore = func(t testing.TB) db.Store { return open(t, withMode(t, testdb.PostgresEmptyURL(t), mode)) }
+			dbtest.Exercise(t, e)
+		})
+	}
+}
+
+// withMode sets pgx's default_query_exec_mode in a connection URL.
+func withMode(t testing.TB, raw, mode string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("default_query_exec_mode", mode)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // BenchmarkRepositories measures the hot repository operations.

@@ -7,6 +7,7 @@ package pgdb
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,7 +25,7 @@ RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, ac
 
 type AuditLogCompleteParams struct {
 	Status       string
-	ResponseData []byte
+	ResponseData json.RawMessage
 	ErrorMessage *string
 	DurationMs   *float64
 	ID           int64
@@ -120,8 +121,8 @@ type AuditLogInsertParams struct {
 	Action       string
 	ResourceType string
 	ResourceID   *string
-	RequestData  []byte
-	ResponseData []byte
+	RequestData  json.RawMessage
+	ResponseData json.RawMessage
 	Status       string
 	ErrorMessage *string
 	DurationMs   *float64
@@ -178,8 +179,8 @@ type AuditLogInsertBatchParams struct {
 	Action       string
 	ResourceType string
 	ResourceID   *string
-	RequestData  []byte
-	ResponseData []byte
+	RequestData  json.RawMessage
+	ResponseData json.RawMessage
 	Status       string
 	ErrorMessage *string
 	DurationMs   *float64

@@ -7,6 +7,7 @@ package pgdb
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -44,8 +45,8 @@ type AuditLogInsertIgnoreParams struct {
 	Action       string
 	ResourceType string
 	ResourceID   *string
-	RequestData  []byte
-	ResponseData []byte
+	RequestData  json.RawMessage
+	ResponseData json.RawMessage
 	Status       string
 	ErrorMessage *string
 	DurationMs   *float64

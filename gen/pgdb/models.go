@@ -5,6 +5,7 @@
 package pgdb
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,7 +23,7 @@ type ApiKey struct {
 	CreatedAt    time.Time
 	ExpiresAt    *time.Time
 	LastUsedAt   *time.Time
-	Metadata     []byte
+	Metadata     json.RawMessage
 	RevokedAt    *time.Time
 	RevokeReason *string
 }
@@ -38,8 +39,8 @@ type AuditLog struct {
 	Action       string
 	ResourceType string
 	ResourceID   *string
-	RequestData  []byte
-	ResponseData []byte
+	RequestData  json.RawMessage
+	ResponseData json.RawMessage
 	Status       string
 	ErrorMessage *string
 	DurationMs   *float64
@@ -52,11 +53,11 @@ type ToolRegistration struct {
 	Name         string
 	Title        *string
 	Description  string
-	InputSchema  []byte
-	OutputSchema []byte
-	Annotations  []byte
+	InputSchema  json.RawMessage
+	OutputSchema json.RawMessage
+	Annotations  json.RawMessage
 	IsActive     bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
-	Metadata     []byte
+	Metadata     json.RawMessage
 }

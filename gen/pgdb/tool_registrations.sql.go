@@ -7,6 +7,7 @@ package pgdb
 
 import (
 	"context"
+	"encoding/json"
 )
 
 const toolCreate = `-- name: ToolCreate :one
@@ -20,11 +21,11 @@ type ToolCreateParams struct {
 	Name         string
 	Title        *string
 	Description  string
-	InputSchema  []byte
-	OutputSchema []byte
-	Annotations  []byte
+	InputSchema  json.RawMessage
+	OutputSchema json.RawMessage
+	Annotations  json.RawMessage
 	IsActive     bool
-	Metadata     []byte
+	Metadata     json.RawMessage
 }
 
 func (q *Queries) ToolCreate(ctx context.Context, arg ToolCreateParams) (*ToolRegistration, error) {
@@ -287,15 +288,15 @@ type ToolUpdateParams struct {
 	SetDescription  bool
 	Description     string
 	SetInputSchema  bool
-	InputSchema     []byte
+	InputSchema     json.RawMessage
 	SetOutputSchema bool
-	OutputSchema    []byte
+	OutputSchema    json.RawMessage
 	SetAnnotations  bool
-	Annotations     []byte
+	Annotations     json.RawMessage
 	SetIsActive     bool
 	IsActive        bool
 	SetMetadata     bool
-	Metadata        []byte
+	Metadata        json.RawMessage
 	ID              int64
 }
 
@@ -355,11 +356,11 @@ type ToolUpsertParams struct {
 	Name         string
 	Title        *string
 	Description  string
-	InputSchema  []byte
-	OutputSchema []byte
-	Annotations  []byte
+	InputSchema  json.RawMessage
+	OutputSchema json.RawMessage
+	Annotations  json.RawMessage
 	IsActive     bool
-	Metadata     []byte
+	Metadata     json.RawMessage
 }
 
 // One atomic statement: concurrent upserts of one tool end in one row and no
