@@ -299,7 +299,7 @@ func auditPostgres(ctx context.Context, r *report) error {
 			"less work per event before COPY (a profile of the Auditor would say which step to cut first), or a core for the server that the Auditor does not share")
 	}
 	r.goal("ingestion ≥ 100 × seed path (1 client)", aud/seed[1], 100,
-		"the ratio is bounded by what COPY gains over one commit per row, which is set by the cost of a commit (fsync) on this disk: `\\copy` itself is "+ratio(copyRate/seed[1])+" the seed path here",
+		"the ratio is bounded by what COPY gains over one commit per row, which is set by the cost of a commit (fsync) on this disk: one INSERT + commit takes "+fmt.Sprintf("%.2f ms", 1000/seed[1])+" here, and `\\copy` itself is "+ratio(copyRate/seed[1])+" the seed path. Where a commit costs 3 ms (about 330 single-row commits per second), the Auditor's "+num(aud)+" rows/s would be about "+ratio(aud/(1000.0/3))+" that path (its own commits, one per batch of thousands, barely count)",
 		"nothing on mcpstore's side, which is already at `\\copy`'s rate: a disk (or server setting) where a commit costs more than ~1 ms makes the seed path slow enough; on a durable server with a fast fsync the goal is out of reach of any bulk path")
 	r.goal("ingestion ≥ 100 × seed path (16 clients)", aud/seed[16], 100,
 		"16 concurrent committers share WAL flushes (group commit), so the seed path gains with clients while the bulk path does not need to",
