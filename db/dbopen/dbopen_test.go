@@ -3,6 +3,8 @@ package dbopen_test
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -88,4 +90,44 @@ func TestSchemasMatch(t *testing.T) {
 	assert.Equal(t, pgCols, liteCols)
 	assert.Contains(t, pgCols, "api_keys.user_id null=true")
 	assert.Contains(t, pgCols, "audit_logs.event_id null=false")
+}
+
+// Both engines compute the same statistics from the same events, latency
+// percentiles included, to the last bit: PostgreSQL with percentile_cont,
+// SQLite in Go after its own aggregate hands the durations over.
+func TestStatisticsSameOnBothEngines(t *testing.T) {
+	ctx := t.Context()
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(1, 2))
+	batch := make([]db.AuditLogCreate, 2000)
+	for i := range batch {
+		batch[i] = db.AuditLogCreate{
+			RequestID: fmt.Sprint("r", i), Action: []string{"tool_call", "tools_list"}[i%2], ResourceType: "tool",
+			Status: []string{"success", "error", "denied"}[i%3], CreatedAt: base.Add(time.Duration(i) * time.Second),
+		}
+		if i%7 != 0 { // some events not measured
+			d := rng.ExpFloat64() * 37.3 // not round numbers: every bit counts
+			batch[i].DurationMS = &d
+		}
+	}
+	var stats []db.AuditStatistics
+	for _, url := range []string{testdb.PostgresURL(t), testdb.SQLiteURL(t)} {
+		s := open(t, url)
+		_, err := s.AuditLogs().InsertBatch(ctx, batch)
+		require.NoError(t, err)
+		st, err := s.AuditLogs().Statistics(ctx, base.Add(100*time.Second), base.Add(1900*time.Second))
+		require.NoError(t, err)
+		require.NotNil(t, st.DurationP50MS, s.Engine())
+		stats = append(stats, st)
+	}
+	pg, lite := stats[0], stats[1]
+	assert.Equal(t, int64(1800), pg.Total)
+	assert.Equal(t, pg.ByStatus, lite.ByStatus)
+	assert.Equal(t, pg.ByAction, lite.ByAction)
+	for _, p := range []struct {
+		name   string
+		pg, sq *float64
+	}{{"p50", pg.DurationP50MS, lite.DurationP50MS}, {"p95", pg.DurationP95MS, lite.DurationP95MS}, {"p99", pg.DurationP99MS, lite.DurationP99MS}} {
+		assert.Equal(t, math.Float64bits(*p.pg), math.Float64bits(*p.sq), "%s: %v on PostgreSQL, %v on SQLite", p.name, *p.pg, *p.sq)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -204,13 +206,31 @@ func (r auditLogs) Statistics(ctx context.Context, from, to time.Time) (db.Audit
 		return db.AuditStatistics{}, mapErr(op, err)
 	}
 	st := db.NewAuditStatistics()
+	var durations []float64
 	for _, row := range rows {
 		st.Add(row.Status, row.Action, row.N)
+		if durations, err = appendDurations(durations, row.Durations); err != nil {
+			return db.AuditStatistics{}, mapErr(op, err)
+		}
 	}
-	if len(rows) > 0 {
-		st.SetPercentiles(rows[0].Nd, rows[0].P50, rows[0].P95, rows[0].P99)
-	}
+	slices.Sort(durations)
+	st.SetPercentiles(int64(len(durations)),
+		percentileCont(durations, 0.5), percentileCont(durations, 0.95), percentileCont(durations, 0.99))
 	return st, nil
+}
+
+// percentileCont is PostgreSQL's percentile_cont(p) of sorted values, in
+// its floating-point steps (so that both engines give the same figures):
+// the value at rank p*(n-1), interpolated between its two neighbours. It
+// is 0 for no values.
+func percentileCont(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := p * float64(len(sorted)-1)
+	lo, hi := math.Floor(rank), math.Ceil(rank)
+	a, b := sorted[int(lo)], sorted[int(hi)]
+	return a + (rank-lo)*(b-a)
 }
 
 func (r auditLogs) Complete(ctx context.Context, id int64, c db.AuditLogComplete) (db.AuditLog, error) {

@@ -547,33 +547,11 @@ func (q *Queries) AuditLogPrune(ctx context.Context, arg AuditLogPruneParams) (i
 }
 
 const auditLogStatistics = `-- name: AuditLogStatistics :many
-WITH w AS (
-    SELECT status, action, duration_ms FROM audit_logs
-    WHERE created_at >= ?1 AND created_at < ?2
-), d AS (
-    SELECT duration_ms AS v,
-           row_number() OVER (ORDER BY duration_ms) - 1 AS i,
-           count(*) OVER () AS n
-    FROM w WHERE duration_ms IS NOT NULL
-), q AS (
-    SELECT count(*) AS nd,
-           max(CASE WHEN i = CAST(0.5 * (n - 1) AS INTEGER) THEN v END) AS lo50,
-           max(CASE WHEN i = CAST(0.5 * (n - 1) AS INTEGER) + 1 THEN v END) AS hi50,
-           max(0.5 * (n - 1) - CAST(0.5 * (n - 1) AS INTEGER)) AS f50,
-           max(CASE WHEN i = CAST(0.95 * (n - 1) AS INTEGER) THEN v END) AS lo95,
-           max(CASE WHEN i = CAST(0.95 * (n - 1) AS INTEGER) + 1 THEN v END) AS hi95,
-           max(0.95 * (n - 1) - CAST(0.95 * (n - 1) AS INTEGER)) AS f95,
-           max(CASE WHEN i = CAST(0.99 * (n - 1) AS INTEGER) THEN v END) AS lo99,
-           max(CASE WHEN i = CAST(0.99 * (n - 1) AS INTEGER) + 1 THEN v END) AS hi99,
-           max(0.99 * (n - 1) - CAST(0.99 * (n - 1) AS INTEGER)) AS f99
-    FROM d
-)
-SELECT g.status, g.action, g.n, q.nd,
-       CAST(COALESCE(q.lo50 + (COALESCE(q.hi50, q.lo50) - q.lo50) * q.f50, 0) AS REAL) AS p50,
-       CAST(COALESCE(q.lo95 + (COALESCE(q.hi95, q.lo95) - q.lo95) * q.f95, 0) AS REAL) AS p95,
-       CAST(COALESCE(q.lo99 + (COALESCE(q.hi99, q.lo99) - q.lo99) * q.f99, 0) AS REAL) AS p99
-FROM (SELECT status, action, count(*) AS n FROM w GROUP BY status, action) AS g
-CROSS JOIN q
+SELECT status, action, count(*) AS n,
+       CAST(mcpstore_durations(duration_ms) AS BLOB) AS durations
+FROM audit_logs
+WHERE created_at >= ?1 AND created_at < ?2
+GROUP BY status, action
 `
 
 type AuditLogStatisticsParams struct {
@@ -582,22 +560,17 @@ type AuditLogStatisticsParams struct {
 }
 
 type AuditLogStatisticsRow struct {
-	Status string
-	Action string
-	N      int64
-	Nd     int64
-	P50    float64
-	P95    float64
-	P99    float64
+	Status    string
+	Action    string
+	N         int64
+	Durations []byte
 }
 
-// One statement: the few (status, action) pairs of the window, which the
-// caller sums both ways, each row carrying the same latency percentiles.
-// SQLite has no percentile function: d numbers the measured durations in
-// order (i from 0, n of them), and q picks the two neighbours of rank
-// p*(n-1) and interpolates between them, as PostgreSQL's percentile_cont
-// does, in the same floating-point steps. nd is the number of measured
-// events: when it is 0 the percentiles mean nothing.
+// One scan of the window: the (status, action) pairs and their counts,
+// which the caller sums both ways, and each pair's measured durations as
+// one blob (mcpstore_durations, an aggregate of db/sqlite), which the
+// caller merges and sorts for the latency percentiles: SQLite has no
+// percentile function.
 func (q *Queries) AuditLogStatistics(ctx context.Context, arg AuditLogStatisticsParams) ([]AuditLogStatisticsRow, error) {
 	rows, err := q.db.QueryContext(ctx, auditLogStatistics, arg.FromTime, arg.ToTime)
 	if err != nil {
@@ -611,10 +584,7 @@ func (q *Queries) AuditLogStatistics(ctx context.Context, arg AuditLogStatistics
 			&i.Status,
 			&i.Action,
 			&i.N,
-			&i.Nd,
-			&i.P50,
-			&i.P95,
-			&i.P99,
+			&i.Durations,
 		); err != nil {
 			return nil, err
 		}

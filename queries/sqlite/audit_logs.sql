@@ -36,40 +36,16 @@ WHERE created_at >= @from_time AND created_at < @to_time
 ORDER BY created_at, id LIMIT @lim OFFSET @off;
 
 -- name: AuditLogStatistics :many
--- One statement: the few (status, action) pairs of the window, which the
--- caller sums both ways, each row carrying the same latency percentiles.
--- SQLite has no percentile function: d numbers the measured durations in
--- order (i from 0, n of them), and q picks the two neighbours of rank
--- p*(n-1) and interpolates between them, as PostgreSQL's percentile_cont
--- does, in the same floating-point steps. nd is the number of measured
--- events: when it is 0 the percentiles mean nothing.
-WITH w AS (
-    SELECT status, action, duration_ms FROM audit_logs
-    WHERE created_at >= @from_time AND created_at < @to_time
-), d AS (
-    SELECT duration_ms AS v,
-           row_number() OVER (ORDER BY duration_ms) - 1 AS i,
-           count(*) OVER () AS n
-    FROM w WHERE duration_ms IS NOT NULL
-), q AS (
-    SELECT count(*) AS nd,
-           max(CASE WHEN i = CAST(0.5 * (n - 1) AS INTEGER) THEN v END) AS lo50,
-           max(CASE WHEN i = CAST(0.5 * (n - 1) AS INTEGER) + 1 THEN v END) AS hi50,
-           max(0.5 * (n - 1) - CAST(0.5 * (n - 1) AS INTEGER)) AS f50,
-           max(CASE WHEN i = CAST(0.95 * (n - 1) AS INTEGER) THEN v END) AS lo95,
-           max(CASE WHEN i = CAST(0.95 * (n - 1) AS INTEGER) + 1 THEN v END) AS hi95,
-           max(0.95 * (n - 1) - CAST(0.95 * (n - 1) AS INTEGER)) AS f95,
-           max(CASE WHEN i = CAST(0.99 * (n - 1) AS INTEGER) THEN v END) AS lo99,
-           max(CASE WHEN i = CAST(0.99 * (n - 1) AS INTEGER) + 1 THEN v END) AS hi99,
-           max(0.99 * (n - 1) - CAST(0.99 * (n - 1) AS INTEGER)) AS f99
-    FROM d
-)
-SELECT g.status, g.action, g.n, q.nd,
-       CAST(COALESCE(q.lo50 + (COALESCE(q.hi50, q.lo50) - q.lo50) * q.f50, 0) AS REAL) AS p50,
-       CAST(COALESCE(q.lo95 + (COALESCE(q.hi95, q.lo95) - q.lo95) * q.f95, 0) AS REAL) AS p95,
-       CAST(COALESCE(q.lo99 + (COALESCE(q.hi99, q.lo99) - q.lo99) * q.f99, 0) AS REAL) AS p99
-FROM (SELECT status, action, count(*) AS n FROM w GROUP BY status, action) AS g
-CROSS JOIN q;
+-- One scan of the window: the (status, action) pairs and their counts,
+-- which the caller sums both ways, and each pair's measured durations as
+-- one blob (mcpstore_durations, an aggregate of db/sqlite), which the
+-- caller merges and sorts for the latency percentiles: SQLite has no
+-- percentile function.
+SELECT status, action, count(*) AS n,
+       CAST(mcpstore_durations(duration_ms) AS BLOB) AS durations
+FROM audit_logs
+WHERE created_at >= @from_time AND created_at < @to_time
+GROUP BY status, action;
 
 -- name: AuditLogComplete :one
 -- Fills in the outcome of an entry written when a call started.
