@@ -83,11 +83,11 @@ type APIKeyRepository interface {
 
 // KeyChangeListener is implemented by the Stores that can tell every
 // process sharing the database, within milliseconds, that an API key was
-// revoked, deactivated, deleted, or given other roles, permissions, owner
-// or expiry: *postgres.Store does (LISTEN/NOTIFY, sent by a trigger, so
-// that a change made outside mcpstore counts too), *sqlite.Store does not,
-// and there a process that caches keys sees another's change only when its
-// cache entry expires.
+// revoked, deactivated, deleted, or given another name, roles,
+// permissions, owner or expiry. Both engines' Stores are: *postgres.Store
+// through LISTEN/NOTIFY, *sqlite.Store by polling a change log. On both a
+// trigger records the change, so that one made outside mcpstore counts
+// too.
 type KeyChangeListener interface {
 	// ListenKeyChanges calls onChange with the id of each key changed
 	// that way by any client of the same database, until ctx ends, and then

@@ -95,8 +95,9 @@ type KeysOptions struct {
 	// negative disables caching (every Verify reads the database).
 	CacheSize int
 	// CacheTTL is how long a verified key is trusted without reading the
-	// database again: the longest another process on SQLite (which cannot
-	// notify) may keep accepting a key revoked or changed elsewhere.
+	// database again: the longest a key revoked or changed elsewhere may
+	// still be accepted when the change does not reach this process (its
+	// listener reconnecting, or a Store that is no db.KeyChangeListener).
 	// Default 30s.
 	CacheTTL time.Duration
 	// UnknownSize and UnknownTTL bound the cache of unknown keys, which
@@ -130,11 +131,11 @@ type KeysOptions struct {
 // Keys issues API keys and verifies them on every request: from a bounded
 // in-memory cache in well under a microsecond, with no database write per
 // request (last_used_at is written in batches, at most once per key per
-// LastUsedInterval). On PostgreSQL a revocation, and any other change to a
-// key (deactivated, deleted, new roles, permissions or expiry, through
-// mcpstore or not), reaches every process's cache at once (LISTEN/NOTIFY);
-// on SQLite other processes see it when their cache entry expires, within
-// CacheTTL.
+// LastUsedInterval). A revocation, and any other change to a key
+// (deactivated, deleted, new roles, permissions or expiry, through mcpstore
+// or not), reaches every process's cache within milliseconds: on
+// PostgreSQL through LISTEN/NOTIFY, on SQLite by polling a change log
+// (sqlite.KeyPollInterval).
 //
 // Keys is safe for concurrent use. Close it to write the pending uses and
 // stop its goroutines.
@@ -247,9 +248,9 @@ func (k *Keys) listen(ctx, bg context.Context, l db.KeyChangeListener) {
 	select {
 	case <-ready:
 	case <-ctx.Done():
-		k.log.WarnContext(ctx, "gateway: revocation listener not started yet; other processes' revocations reach this cache within CacheTTL until it does")
+		k.log.WarnContext(ctx, "gateway: key change listener not started yet; changes made by other processes reach this cache within CacheTTL until it does")
 	case <-timer.C:
-		k.log.WarnContext(ctx, "gateway: revocation listener not started yet; other processes' revocations reach this cache within CacheTTL until it does")
+		k.log.WarnContext(ctx, "gateway: key change listener not started yet; changes made by other processes reach this cache within CacheTTL until it does")
 	}
 }
 

@@ -1,7 +1,6 @@
 package dbtest
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -432,63 +431,6 @@ func exerciseAPIKeyRevocation(t *testing.T, e Engine) {
 			k, err := s.APIKeys().Get(ctx, uses[i].ID)
 			require.NoError(t, err)
 			assert.True(t, uses[i].At.Equal(k.LastUsedAt), "key %d", i)
-		}
-	})
-
-	// Only PostgreSQL can tell other processes; SQLite relies on short
-	// cache lifetimes instead.
-	t.Run("RevokeNotifies", func(t *testing.T) {
-		ctx, s := setup(t, e)
-		l, ok := s.(db.KeyChangeListener)
-		if e.Name == "sqlite" {
-			assert.False(t, ok, "SQLite has no cross-process notifications")
-			return
-		}
-		require.True(t, ok, "%s Store is a KeyChangeListener", e.Name)
-		a, err := s.APIKeys().Create(ctx, newKey(1))
-		require.NoError(t, err)
-		b, err := s.APIKeys().Create(ctx, newKey(2))
-		require.NoError(t, err)
-
-		lctx, stop := context.WithCancel(ctx)
-		listening := make(chan struct{}, 1)
-		changed := make(chan string, 16)
-		done := make(chan error, 1)
-		go func() {
-			done <- l.ListenKeyChanges(lctx,
-				func() { listening <- struct{}{} },
-				func(id string) { changed <- id })
-		}()
-		select {
-		case <-listening:
-		case <-time.After(10 * time.Second):
-			t.Fatal("not listening after 10s")
-		}
-
-		// A revocation rolled back is never announced: the first
-		// notification is the committed revocation that follows it.
-		err = s.InTx(ctx, func(tx db.Repositories) error {
-			if _, err := tx.APIKeys().Revoke(ctx, a.ID, time.Now(), "x"); err != nil {
-				return err
-			}
-			return errors.New("roll back")
-		})
-		require.Error(t, err)
-		_, err = s.APIKeys().Revoke(ctx, b.ID, time.Now(), "x")
-		require.NoError(t, err)
-		select {
-		case id := <-changed:
-			assert.Equal(t, b.ID, id)
-		case <-time.After(10 * time.Second):
-			t.Fatal("no notification after 10s")
-		}
-
-		stop()
-		select {
-		case err := <-done:
-			assert.ErrorIs(t, err, context.Canceled)
-		case <-time.After(10 * time.Second):
-			t.Fatal("listener did not stop")
 		}
 	})
 }

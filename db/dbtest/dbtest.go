@@ -38,6 +38,7 @@ func Exercise(t *testing.T, e Engine) {
 	t.Run("Tx", func(t *testing.T) { exerciseTx(t, e) })
 	t.Run("BadInput", func(t *testing.T) { exerciseBadInput(t, e) })
 	t.Run("Migrations", func(t *testing.T) { exerciseMigrations(t, e) })
+	t.Run("KeyChanges", func(t *testing.T) { exerciseKeyChanges(t, e) })
 }
 
 // setup returns a fresh store and a context for one subtest.

@@ -9,6 +9,52 @@ import (
 	"context"
 )
 
+const aPIKeyChangeLast = `-- name: APIKeyChangeLast :one
+SELECT CAST(COALESCE(max(seq), 0) AS INTEGER) AS seq FROM api_key_changes
+`
+
+// The number of the last change logged (0 for none): where a reader of the
+// change log starts. SQLite only: PostgreSQL notifies instead.
+func (q *Queries) APIKeyChangeLast(ctx context.Context) (int64, error) {
+	row := q.db.QueryRowContext(ctx, aPIKeyChangeLast)
+	var seq int64
+	err := row.Scan(&seq)
+	return seq, err
+}
+
+const aPIKeyChangesAfter = `-- name: APIKeyChangesAfter :many
+SELECT seq, key_id FROM api_key_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2
+`
+
+type APIKeyChangesAfterParams struct {
+	After int64
+	Lim   int64
+}
+
+// The changes logged after change @after, oldest first. SQLite only.
+func (q *Queries) APIKeyChangesAfter(ctx context.Context, arg APIKeyChangesAfterParams) ([]ApiKeyChange, error) {
+	rows, err := q.db.QueryContext(ctx, aPIKeyChangesAfter, arg.After, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ApiKeyChange
+	for rows.Next() {
+		var i ApiKeyChange
+		if err := rows.Scan(&i.Seq, &i.KeyID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const aPIKeyCreate = `-- name: APIKeyCreate :one
 INSERT INTO api_keys (id, name, prefix, key_hash, user_id, roles, permissions, is_active, expires_at, metadata)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)

@@ -21,6 +21,11 @@ type ApiKey struct {
 	RevokeReason *string
 }
 
+type ApiKeyChange struct {
+	Seq   int64
+	KeyID string
+}
+
 type AuditLog struct {
 	ID           int64
 	EventID      string

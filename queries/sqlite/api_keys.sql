@@ -69,3 +69,12 @@ WHERE id IN (SELECT json_extract(u.value, '$[0]') FROM json_each(@uses) AS u)
     SELECT CAST(json_extract(u.value, '$[1]') AS INTEGER) FROM json_each(@uses) AS u
     WHERE json_extract(u.value, '$[0]') = api_keys.id
   ));
+
+-- name: APIKeyChangeLast :one
+-- The number of the last change logged (0 for none): where a reader of the
+-- change log starts. SQLite only: PostgreSQL notifies instead.
+SELECT CAST(COALESCE(max(seq), 0) AS INTEGER) AS seq FROM api_key_changes;
+
+-- name: APIKeyChangesAfter :many
+-- The changes logged after change @after, oldest first. SQLite only.
+SELECT seq, key_id FROM api_key_changes WHERE seq > @after ORDER BY seq LIMIT @lim;

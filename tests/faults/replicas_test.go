@@ -340,38 +340,42 @@ func TestReplicasSyncTogether(t *testing.T) {
 }
 
 func TestReplicasSeeRevocation(t *testing.T) {
-	url := testdb.PostgresURL(t)
-	s := openURL(t, url)
-	keys, err := gateway.NewKeys(t.Context(), s, gateway.KeysOptions{})
-	require.NoError(t, err)
-	defer keys.Close(context.Background())
-	raw, _, err := keys.Issue(t.Context(), gateway.IssueOptions{Name: "replicated"})
-	require.NoError(t, err)
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			url := newURL(t, engine)
+			s := openURL(t, url)
+			keys, err := gateway.NewKeys(t.Context(), s, gateway.KeysOptions{})
+			require.NoError(t, err)
+			defer keys.Close(context.Background())
+			raw, _, err := keys.Issue(t.Context(), gateway.IssueOptions{Name: "replicated"})
+			require.NoError(t, err)
 
-	rs := startReplicas(t, replicas, "revoke", envURL+"="+url, envKey+"="+raw)
-	for _, r := range rs[1:] {
-		r.send(t, "watch")
-		require.Equal(t, "watching", r.line(t))
-	}
-	rs[0].send(t, "revoke")
-	l := rs[0].line(t)
-	at, ok := strings.CutPrefix(l, "revoked ")
-	require.True(t, ok, l)
-	revokedAt, err := strconv.ParseInt(at, 10, 64)
-	require.NoError(t, err)
+			rs := startReplicas(t, replicas, "revoke", envURL+"="+url, envKey+"="+raw)
+			for _, r := range rs[1:] {
+				r.send(t, "watch")
+				require.Equal(t, "watching", r.line(t))
+			}
+			rs[0].send(t, "revoke")
+			l := rs[0].line(t)
+			at, ok := strings.CutPrefix(l, "revoked ")
+			require.True(t, ok, l)
+			revokedAt, err := strconv.ParseInt(at, 10, 64)
+			require.NoError(t, err)
 
-	var worst time.Duration
-	for i, r := range rs {
-		l := r.line(t)
-		at, ok := strings.CutPrefix(l, "ok ")
-		require.True(t, ok, "replica %d: %s", i, l)
-		refusedAt, err := strconv.ParseInt(at, 10, 64)
-		require.NoError(t, err)
-		d := time.Duration(refusedAt - revokedAt)
-		t.Logf("replica %d refused the key %v after the revocation committed", i, d)
-		worst = max(worst, d)
-		require.NoError(t, r.cmd.Wait())
+			var worst time.Duration
+			for i, r := range rs {
+				l := r.line(t)
+				at, ok := strings.CutPrefix(l, "ok ")
+				require.True(t, ok, "replica %d: %s", i, l)
+				refusedAt, err := strconv.ParseInt(at, 10, 64)
+				require.NoError(t, err)
+				d := time.Duration(refusedAt - revokedAt)
+				t.Logf("replica %d refused the key %v after the revocation committed", i, d)
+				worst = max(worst, d)
+				require.NoError(t, r.cmd.Wait())
+			}
+			assert.LessOrEqual(t, worst, 100*time.Millisecond, "a revoked key must be refused everywhere within 100ms")
+			summary(t, "key revoked through 1 of %d processes on %s: refused by all after at most %v (bound 100ms)", replicas, engine, worst)
+		})
 	}
-	assert.LessOrEqual(t, worst, 100*time.Millisecond, "a revoked key must be refused everywhere within 100ms")
-	summary(t, "key revoked through 1 of %d processes on postgres: refused by all after at most %v (bound 100ms)", replicas, worst)
 }
