@@ -534,6 +534,16 @@ func TestKeysLastUsedFlushedInBackground(t *testing.T) {
 	})
 }
 
+// twoReplicas opens two Stores on one new database of engine, as two
+// gateway processes would, and a Keys on each; it returns the first Store
+// too.
+func twoReplicas(t *testing.T, engine string) (db.Store, *gateway.Keys, *gateway.Keys) {
+	t.Helper()
+	url := newURL(t, engine)
+	s1, s2 := openURL(t, url), openURL(t, url)
+	return s1, newKeys(t, s1, gateway.KeysOptions{}), newKeys(t, s2, gateway.KeysOptions{})
+}
+
 // Another Keys on another Store of the same database stops accepting a key
 // revoked here within 100 ms: on PostgreSQL through LISTEN/NOTIFY, on
 // SQLite through the change log it polls.
@@ -541,10 +551,7 @@ func TestKeysRevokeReachesOtherStores(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := t.Context()
-			url := newURL(t, engine)
-			s1, s2 := openURL(t, url), openURL(t, url)
-			k1 := newKeys(t, s1, gateway.KeysOptions{})
-			k2 := newKeys(t, s2, gateway.KeysOptions{})
+			_, k1, k2 := twoReplicas(t, engine)
 			raw, info, err := k1.Issue(ctx, gateway.IssueOptions{Name: "shared"})
 			require.NoError(t, err)
 			_, err = k2.Verify(ctx, raw) // cached in k2
@@ -568,11 +575,7 @@ func TestKeysOtherChangesReachOtherStores(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := t.Context()
-			url := newURL(t, engine)
-			s1, s2 := openURL(t, url), openURL(t, url)
-			k1 := newKeys(t, s1, gateway.KeysOptions{})
-			k2 := newKeys(t, s2, gateway.KeysOptions{})
-
+			s1, k1, k2 := twoReplicas(t, engine)
 			raw, info, err := k1.Issue(ctx, gateway.IssueOptions{Name: "k", Permissions: []string{"tools:call:*"}})
 			require.NoError(t, err)
 			p, err := k2.Verify(ctx, raw) // cached in k2
