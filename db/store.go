@@ -91,11 +91,11 @@ type APIKeyRepository interface {
 type KeyChangeListener interface {
 	// ListenKeyChanges calls onChange with the id of each key changed
 	// that way by any client of the same database, until ctx ends, and then
-	// returns ctx's error. It holds a connection of its own and reconnects
-	// with backoff when that is lost. It calls onListen each time it starts
-	// listening, the first time included: changes made while it was not
-	// listening were missed, so a caller drops what it cached then. The
-	// callbacks run on the listening goroutine and must not block.
+	// returns ctx's error. It retries with backoff when the database
+	// cannot be reached. It calls onListen each time it starts listening,
+	// the first time included, and whenever it may have missed changes: a
+	// caller drops what it cached then. The callbacks run on the listening
+	// goroutine and must not block.
 	ListenKeyChanges(ctx context.Context, onListen func(), onChange func(keyID string)) error
 }
 

@@ -408,8 +408,8 @@ func (k *Keys) entryOf(r db.APIKey) *keyEntry {
 }
 
 // Revoke makes the key stop working now and records why. This process's
-// cache drops it at once; on PostgreSQL every other process's too, when
-// the revocation commits.
+// cache drops it at once; every other process's too, within milliseconds
+// of the commit (see NewKeys).
 func (k *Keys) Revoke(ctx context.Context, id, reason string) error {
 	if _, err := k.store.APIKeys().Revoke(ctx, id, k.now(), reason); err != nil {
 		return fmt.Errorf("gateway: revoke API key: %w", err)

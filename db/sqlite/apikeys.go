@@ -199,8 +199,8 @@ func (r apiKeys) UpdateLastUsed(ctx context.Context, id string, at time.Time) er
 	return mapErr(op, err)
 }
 
-// Revoke writes the revocation. SQLite cannot tell other processes: they
-// see it when their cached copy of the key expires.
+// Revoke writes the revocation; the change log's trigger records it for
+// the other processes' listeners (see notify.go).
 func (r apiKeys) Revoke(ctx context.Context, id string, at time.Time, reason string) (db.APIKey, error) {
 	const op = "APIKeys.Revoke"
 	err := db.CheckText("id", id, 1, db.MaxIDLen)

@@ -27,13 +27,20 @@ var _ db.KeyChangeListener = (*Store)(nil)
 // ListenKeyChanges reads the change log that triggers on api_keys keep
 // (migration 00003) every KeyPollInterval and hands on each changed key's
 // id, whichever process changed it; see db.KeyChangeListener. It calls
-// onListen when it starts reading, again after an error (it may have
-// missed changes meanwhile), and when it finds that changes it had not
-// read yet were dropped from the log.
+// onListen when it starts reading, and again whenever it may have missed
+// changes: when the log dropped some it had not read yet, or when the log
+// starts over below what it had read (a database restored or migrated down
+// and up again). After an error it resumes where it stopped: the log kept
+// what it missed meanwhile.
 func (s *Store) ListenKeyChanges(ctx context.Context, onListen func(), onChange func(keyID string)) error {
 	log := s.logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	missed := func() {
+		if onListen != nil {
+			onListen()
+		}
 	}
 	q := sqlitedb.New(s.r)
 	var last int64
@@ -47,17 +54,27 @@ func (s *Store) ListenKeyChanges(ctx context.Context, onListen func(), onChange 
 					return err
 				}
 				last, listening = seq, true
-				if onListen != nil {
-					onListen()
-				}
+				missed()
 				return nil
 			}
 			changes, err := q.APIKeyChangesAfter(ctx, sqlitedb.APIKeyChangesAfterParams{After: last, Lim: keyPollBatch})
 			if err != nil {
 				return err
 			}
-			if len(changes) > 0 && changes[0].Seq != last+1 && onListen != nil {
-				onListen() // the log dropped changes this reader had not seen
+			if len(changes) == 0 {
+				// Nothing new, or a log that started over below last.
+				seq, err := q.APIKeyChangeLast(ctx)
+				if err != nil {
+					return err
+				}
+				if seq < last {
+					last = seq
+					missed()
+				}
+				return nil
+			}
+			if changes[0].Seq != last+1 {
+				missed() // the log dropped changes this reader had not read
 			}
 			for _, c := range changes {
 				if onChange != nil {
@@ -79,9 +96,10 @@ func (s *Store) ListenKeyChanges(ctx context.Context, onListen func(), onChange 
 				log.WarnContext(ctx, "mcpstore: cannot read the key change log; retrying",
 					"error", mapErr("ListenKeyChanges", err))
 			}
-			failing, listening = true, false
+			failing = true
 			wait = min(max(2*wait, KeyPollInterval), keyPollBackoffMax)
 		case failing:
+			log.InfoContext(ctx, "mcpstore: reading the key change log again")
 			failing, wait = false, KeyPollInterval
 		case wait == 0:
 			wait = KeyPollInterval

@@ -64,3 +64,55 @@ func TestKeyChangeLogGap(t *testing.T) {
 	case <-time.After(3 * sqlite.KeyPollInterval):
 	}
 }
+
+// INSERT OR REPLACE, which deletes the row it replaces without firing
+// delete triggers, is logged too; an insert that fails logs nothing; and a
+// log that starts over (the migration undone and redone) makes the reader
+// drop its cache.
+func TestKeyChangeLogReplaceAndRestart(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, testdb.SQLiteURL(t)).(*sqlite.Store)
+	hash := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	k, err := s.APIKeys().Create(ctx, db.APIKeyCreate{Name: "k", Prefix: "mcp_test", KeyHash: hash})
+	require.NoError(t, err)
+
+	var listens atomic.Int32
+	heard := make(chan string, 16)
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.ListenKeyChanges(lctx, func() { listens.Add(1) }, func(id string) { heard <- id })
+	}()
+	t.Cleanup(func() { stop(); <-done })
+	require.Eventually(t, func() bool { return listens.Load() == 1 }, 10*time.Second, time.Millisecond)
+	next := func() string {
+		t.Helper()
+		select {
+		case id := <-heard:
+			return id
+		case <-time.After(5 * time.Second):
+			t.Fatal("nothing heard within 5s")
+			return ""
+		}
+	}
+
+	// The same hash under another id: the old key is replaced.
+	_, err = s.DB().ExecContext(ctx, `INSERT OR REPLACE INTO api_keys (id, name, prefix, key_hash) VALUES ('other', 'k2', 'mcp_test', ?)`, hash)
+	require.NoError(t, err)
+	assert.Equal(t, k.ID, next())
+
+	// A Create that conflicts is refused and logs nothing: the next change
+	// heard is the marker's.
+	_, err = s.APIKeys().Create(ctx, db.APIKeyCreate{Name: "dup", Prefix: "mcp_test", KeyHash: hash})
+	require.ErrorIs(t, err, db.ErrConflict)
+	require.NoError(t, s.APIKeys().Deactivate(ctx, "other"))
+	assert.Equal(t, "other", next())
+
+	require.NoError(t, s.MigrateDown(ctx))
+	require.NoError(t, s.MigrateUp(ctx))
+	require.Eventually(t, func() bool { return listens.Load() == 2 }, 10*time.Second, time.Millisecond,
+		"a log started over below what was read means changes may have been missed")
+	_, err = s.APIKeys().Update(ctx, "other", db.APIKeyUpdate{IsActive: db.Set(true)})
+	require.NoError(t, err)
+	assert.Equal(t, "other", next(), "and reading goes on in the new log")
+}

@@ -1,7 +1,7 @@
 -- Every change to what a verified key is (the columns gateway.Keys caches)
 -- is logged, whoever makes it: mcpstore's Revoke, Deactivate, Update and
 -- Delete, another process such as the mcpstore CLI, or an operator's own
--- statement in the sqlite3 shell. SQLite cannot notify other processes, so
+-- UPDATE, DELETE or INSERT OR REPLACE in the sqlite3 shell. SQLite cannot notify other processes, so
 -- each process that caches keys polls this log (db/sqlite/notify.go), as
 -- PostgreSQL's processes LISTEN for the same changes. Writes of
 -- last_used_at, metadata or the revocation reason alone log nothing. The
@@ -25,6 +25,18 @@ BEGIN
 END;
 -- +goose StatementEnd
 
+-- INSERT OR REPLACE deletes the row it replaces without firing delete
+-- triggers (recursive_triggers is off): the replaced key is logged before.
+-- When the insert fails instead, its statement takes the log row back too.
+-- +goose StatementBegin
+CREATE TRIGGER api_keys_log_replace BEFORE INSERT ON api_keys
+BEGIN
+    INSERT INTO api_key_changes (key_id)
+    SELECT id FROM api_keys WHERE id = NEW.id OR key_hash = NEW.key_hash;
+    DELETE FROM api_key_changes WHERE seq <= (SELECT max(seq) FROM api_key_changes) - 1000;
+END;
+-- +goose StatementEnd
+
 -- +goose StatementBegin
 CREATE TRIGGER api_keys_log_delete AFTER DELETE ON api_keys
 BEGIN
@@ -35,5 +47,6 @@ END;
 
 -- +goose Down
 DROP TRIGGER api_keys_log_delete;
+DROP TRIGGER api_keys_log_replace;
 DROP TRIGGER api_keys_log_update;
 DROP TABLE api_key_changes;
