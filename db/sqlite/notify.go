@@ -11,7 +11,7 @@ import (
 
 // KeyPollInterval is how often ListenKeyChanges reads the change log: a
 // change made by another process reaches a cache within about this long.
-// Each read is one look-up by primary key on a reader connection.
+// Each read is one or two look-ups by primary key on a reader connection.
 const KeyPollInterval = 25 * time.Millisecond
 
 // keyPollBatch bounds the changes read at once; more wait for the next
