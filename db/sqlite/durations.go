@@ -20,8 +20,10 @@ const durationsFunc = "mcpstore_durations"
 
 func init() {
 	// The driver registers functions for the connections it opens later:
-	// every connection of every Store.
-	sqlite.MustRegisterFunction(durationsFunc, &sqlite.FunctionImpl{
+	// every connection of every Store. Its one likely error is a name
+	// taken already, by another copy of this package linked into the same
+	// program, whose function is this one: it is no reason to panic.
+	_ = sqlite.RegisterFunction(durationsFunc, &sqlite.FunctionImpl{
 		NArgs:         1,
 		Deterministic: true,
 		MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) {
