@@ -2,6 +2,7 @@ package db
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -89,9 +90,42 @@ func CheckUses(uses []KeyUse) ([]KeyUse, error) {
 	return out, nil
 }
 
-// CheckRevokeReason validates the reason given for revoking a key.
-func CheckRevokeReason(reason string) error {
-	return CheckText("reason", reason, 0, MaxShortLen)
+// CheckRevoke validates the arguments of APIKeyRepository.Revoke and
+// returns the time in UTC at microsecond precision.
+func CheckRevoke(id string, at time.Time, reason string) (time.Time, error) {
+	var ch checker
+	ch.text("id", id, 1, MaxIDLen)
+	ch.text("reason", reason, 0, MaxShortLen)
+	if at.IsZero() {
+		ch.fail("at", "required")
+	}
+	return normTime(at), errOrNil(ch.err)
+}
+
+// PruneInBatches is AuditLogRepository.Prune for an engine: it validates
+// the arguments, then calls deleteBatch (one statement deleting at most
+// batchSize of the oldest events created before before, returning how many
+// it deleted) until a batch deletes fewer than batchSize.
+func PruneInBatches(before time.Time, batchSize int, deleteBatch func(before time.Time, limit int) (int64, error)) (int64, error) {
+	var ch checker
+	if before.IsZero() {
+		ch.fail("before", "required")
+	}
+	if batchSize < 1 || batchSize > MaxLimit {
+		ch.fail("batch_size", fmt.Sprintf("must be 1 to %d", MaxLimit))
+	}
+	if ch.err != nil {
+		return 0, ch.err
+	}
+	before = normTime(before)
+	var total int64
+	for {
+		n, err := deleteBatch(before, batchSize)
+		total += n
+		if err != nil || n < int64(batchSize) {
+			return total, err
+		}
+	}
 }
 
 // Field is one column of an update. The zero Field leaves the column alone.

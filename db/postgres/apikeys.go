@@ -201,20 +201,14 @@ func (r apiKeys) UpdateLastUsed(ctx context.Context, id string, at time.Time) er
 
 func (r apiKeys) Revoke(ctx context.Context, id string, at time.Time, reason string) (db.APIKey, error) {
 	const op = "APIKeys.Revoke"
-	err := db.CheckText("id", id, 1, db.MaxIDLen)
-	if err == nil {
-		err = db.CheckRevokeReason(reason)
-	}
-	if err == nil && at.IsZero() {
-		err = &db.Error{Kind: db.ErrInvalid, Field: "at", Msg: "required"}
-	}
+	at, err := db.CheckRevoke(id, at, reason)
 	if err != nil {
 		return db.APIKey{}, mapErr(op, err)
 	}
 	// One statement: the UPDATE and its pg_notify commit together.
 	row, err := r.q.APIKeyRevoke(ctx, pgdb.APIKeyRevokeParams{
 		ID:           id,
-		RevokedAt:    at.UTC().Truncate(time.Microsecond),
+		RevokedAt:    at,
 		RevokeReason: nullStr(reason),
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -330,24 +329,10 @@ func (r auditLogs) Delete(ctx context.Context, id int64) error {
 
 // Prune runs AuditLogPrune until a batch deletes fewer than batchSize rows.
 func (r auditLogs) Prune(ctx context.Context, before time.Time, batchSize int) (int64, error) {
-	const op = "AuditLogs.Prune"
-	if before.IsZero() {
-		return 0, mapErr(op, &db.Error{Kind: db.ErrInvalid, Field: "before", Msg: "required"})
-	}
-	if batchSize < 1 || batchSize > db.MaxLimit {
-		return 0, mapErr(op, &db.Error{Kind: db.ErrInvalid, Field: "batch_size", Msg: fmt.Sprintf("must be 1 to %d", db.MaxLimit)})
-	}
-	var total int64
-	for {
-		n, err := r.q.AuditLogPrune(ctx, pgdb.AuditLogPruneParams{Before: before, Lim: int32(batchSize)})
-		if err != nil {
-			return total, mapErr(op, err)
-		}
-		total += n
-		if n < int64(batchSize) {
-			return total, nil
-		}
-	}
+	n, err := db.PruneInBatches(before, batchSize, func(before time.Time, lim int) (int64, error) {
+		return r.q.AuditLogPrune(ctx, pgdb.AuditLogPruneParams{Before: before, Lim: int32(lim)})
+	})
+	return n, mapErr("AuditLogs.Prune", err)
 }
 
 func (r auditLogs) ListNewest(ctx context.Context, p db.Page) ([]db.AuditLog, error) {

@@ -203,13 +203,7 @@ func (r apiKeys) UpdateLastUsed(ctx context.Context, id string, at time.Time) er
 // the other processes' listeners (see notify.go).
 func (r apiKeys) Revoke(ctx context.Context, id string, at time.Time, reason string) (db.APIKey, error) {
 	const op = "APIKeys.Revoke"
-	err := db.CheckText("id", id, 1, db.MaxIDLen)
-	if err == nil {
-		err = db.CheckRevokeReason(reason)
-	}
-	if err == nil && at.IsZero() {
-		err = &db.Error{Kind: db.ErrInvalid, Field: "at", Msg: "required"}
-	}
+	at, err := db.CheckRevoke(id, at, reason)
 	if err != nil {
 		return db.APIKey{}, mapErr(op, err)
 	}
