@@ -85,3 +85,12 @@ func WithOp(op string, err error) error {
 	}
 	return err
 }
+
+// OneRow is the error of a statement meant to touch one row: err, or
+// ErrNotFound when it touched none (n = 0). Both engines use it.
+func OneRow(n int64, err error) error {
+	if err == nil && n == 0 {
+		return &Error{Kind: ErrNotFound}
+	}
+	return err
+}

@@ -3,6 +3,7 @@ package dbtest
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -283,7 +284,11 @@ func exerciseTools(t *testing.T, e Engine) {
 		got, err := s.Tools().Get(ctx, tool.ID)
 		require.NoError(t, err)
 		assert.Equal(t, fmt.Sprint(workers), got.Description, "no increment was lost")
-		err = s.Tools().LockServer(ctx, string(make([]byte, db.MaxShortLen+1)))
-		assert.ErrorIs(t, err, db.ErrInvalid)
+		err = s.Tools().LockServer(ctx, strings.Repeat("x", db.MaxShortLen+1))
+		var de *db.Error
+		if assert.ErrorAs(t, err, &de) {
+			assert.Equal(t, db.ErrInvalid, de.Kind)
+			assert.Contains(t, de.Msg, "characters", "refused for its length")
+		}
 	})
 }

@@ -174,7 +174,7 @@ func (r apiKeys) Delete(ctx context.Context, id string) error {
 		return mapErr(op, err)
 	}
 	n, err := r.q.APIKeyDelete(ctx, id)
-	return mapErr(op, oneRow(n, err))
+	return mapErr(op, db.OneRow(n, err))
 }
 
 func (r apiKeys) Deactivate(ctx context.Context, id string) error {
@@ -183,7 +183,7 @@ func (r apiKeys) Deactivate(ctx context.Context, id string) error {
 		return mapErr(op, err)
 	}
 	n, err := r.q.APIKeyDeactivate(ctx, id)
-	return mapErr(op, oneRow(n, err))
+	return mapErr(op, db.OneRow(n, err))
 }
 
 func (r apiKeys) UpdateLastUsed(ctx context.Context, id string, at time.Time) error {
@@ -234,9 +234,3 @@ func (r apiKeys) UpdateLastUsedBatch(ctx context.Context, uses []db.KeyUse) (int
 }
 
 // oneRow turns "no row changed" into ErrNotFound.
-func oneRow(n int64, err error) error {
-	if err == nil && n == 0 {
-		return &db.Error{Kind: db.ErrNotFound}
-	}
-	return err
-}

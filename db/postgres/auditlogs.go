@@ -324,7 +324,7 @@ func (r auditLogs) Complete(ctx context.Context, id int64, c db.AuditLogComplete
 
 func (r auditLogs) Delete(ctx context.Context, id int64) error {
 	n, err := r.q.AuditLogDelete(ctx, id)
-	return mapErr("AuditLogs.Delete", oneRow(n, err))
+	return mapErr("AuditLogs.Delete", db.OneRow(n, err))
 }
 
 // Prune runs AuditLogPrune until a batch deletes fewer than batchSize rows.

@@ -163,7 +163,7 @@ func (r tools) Update(ctx context.Context, id int64, u db.ToolUpdate) (db.Tool, 
 
 func (r tools) Delete(ctx context.Context, id int64) error {
 	n, err := r.q.ToolDelete(ctx, id)
-	return mapErr("Tools.Delete", oneRow(n, err))
+	return mapErr("Tools.Delete", db.OneRow(n, err))
 }
 
 func (r tools) DeactivateByServer(ctx context.Context, serverID string) (int64, error) {

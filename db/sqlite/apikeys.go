@@ -175,7 +175,7 @@ func (r apiKeys) Delete(ctx context.Context, id string) error {
 		return mapErr(op, err)
 	}
 	n, err := r.w.APIKeyDelete(ctx, id)
-	return mapErr(op, oneRow(n, err))
+	return mapErr(op, db.OneRow(n, err))
 }
 
 func (r apiKeys) Deactivate(ctx context.Context, id string) error {
@@ -184,7 +184,7 @@ func (r apiKeys) Deactivate(ctx context.Context, id string) error {
 		return mapErr(op, err)
 	}
 	n, err := r.w.APIKeyDeactivate(ctx, id)
-	return mapErr(op, oneRow(n, err))
+	return mapErr(op, db.OneRow(n, err))
 }
 
 func (r apiKeys) UpdateLastUsed(ctx context.Context, id string, at time.Time) error {

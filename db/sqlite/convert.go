@@ -81,9 +81,3 @@ func listOf(s string) []string {
 func limits(p db.Page) (off, lim int64) { return int64(p.Offset), int64(p.Limit) }
 
 // oneRow turns "no row changed" into ErrNotFound.
-func oneRow(n int64, err error) error {
-	if err == nil && n == 0 {
-		return &db.Error{Kind: db.ErrNotFound}
-	}
-	return err
-}

@@ -164,7 +164,7 @@ func (r tools) Update(ctx context.Context, id int64, u db.ToolUpdate) (db.Tool, 
 
 func (r tools) Delete(ctx context.Context, id int64) error {
 	n, err := r.w.ToolDelete(ctx, id)
-	return mapErr("Tools.Delete", oneRow(n, err))
+	return mapErr("Tools.Delete", db.OneRow(n, err))
 }
 
 func (r tools) DeactivateByServer(ctx context.Context, serverID string) (int64, error) {
