@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	mrand "math/rand/v2"
 	"sync"
@@ -112,7 +111,7 @@ func (o AuditorOptions) withDefaults() AuditorOptions {
 	}
 	o.PruneBatchSize = min(o.PruneBatchSize, db.MaxLimit)
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
 }
@@ -143,8 +142,9 @@ type AuditStats struct {
 }
 
 // Auditor records audit events without making the caller wait for the
-// database. Record puts an event in a bounded buffer; a background writer
-// redacts, truncates and validates the events and stores them in batches
+// database. Record puts an event in a bounded buffer; a background
+// collector redacts, truncates and validates the events, and writers store
+// them in batches
 // through AuditLogs().InsertBatch (one COPY on PostgreSQL, one transaction on
 // SQLite), retrying while the database is unavailable. Every event carries
 // an event id from Record on, so a batch retried after an ambiguous failure
@@ -155,7 +155,6 @@ type Auditor struct {
 	store  db.Store
 	opts   AuditorOptions
 	redact *Redactor
-	log    *slog.Logger
 
 	// mu guards closed and the closing of events against Record: Record
 	// holds it shared while it sends, Close exclusively to close.
@@ -183,7 +182,6 @@ func NewAuditor(store db.Store, opts AuditorOptions) *Auditor {
 		store:   store,
 		opts:    opts,
 		redact:  NewRedactor(opts.RedactKeys, opts.MaxDataBytes),
-		log:     opts.Logger,
 		events:  make(chan db.AuditLogCreate, opts.BufferSize),
 		batches: make(chan []db.AuditLogCreate, 1),
 		ctx:     ctx,
@@ -211,7 +209,7 @@ func NewAuditor(store db.Store, opts AuditorOptions) *Auditor {
 // buffer is full, Record waits for room, or until ctx ends (the event is
 // then dropped and ctx's error returned); with DropWhenFull it drops the
 // event at once and returns ErrAuditBufferFull. Dropped events are counted
-// (Stats). Validation happens in the writer: an invalid event is counted
+// (Stats). Validation happens in the collector: an invalid event is counted
 // there, not reported here. The Auditor keeps ev's JSON documents until it
 // has stored them: the caller must not modify their bytes after Record.
 //
@@ -349,7 +347,7 @@ func (a *Auditor) prepare(ev db.AuditLogCreate) (db.AuditLogCreate, bool) {
 		if errors.As(err, &dbErr) {
 			field = dbErr.Field
 		}
-		a.log.Warn("audit event refused", "event_id", ev.EventID, "field", field, "err", err)
+		a.opts.Logger.Warn("audit event refused", "event_id", ev.EventID, "field", field, "err", err)
 		return ev, false
 	}
 	return checked, true
@@ -387,7 +385,7 @@ func (a *Auditor) storeBatch(batch []db.AuditLogCreate) {
 			// Jitter in [delay/2, delay): replicas that lost the database
 			// together do not all come back at the same instant.
 			wait := delay/2 + mrand.N(delay/2+1)
-			a.log.Warn("audit batch not stored, retrying", "events", len(batch), "retry_in", wait, "err", err)
+			a.opts.Logger.Warn("audit batch not stored, retrying", "events", len(batch), "retry_in", wait, "err", err)
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
@@ -396,7 +394,7 @@ func (a *Auditor) storeBatch(batch []db.AuditLogCreate) {
 			}
 			delay = min(2*delay, a.opts.RetryMaxDelay)
 		case len(batch) > 1:
-			a.log.Warn("audit batch refused, splitting it", "events", len(batch), "err", err)
+			a.opts.Logger.Warn("audit batch refused, splitting it", "events", len(batch), "err", err)
 			half := len(batch) / 2
 			a.storeBatch(batch[:half])
 			a.storeBatch(batch[half:])
@@ -410,7 +408,7 @@ func (a *Auditor) storeBatch(batch []db.AuditLogCreate) {
 
 func (a *Auditor) fail(batch []db.AuditLogCreate, err error) {
 	a.failed.Add(uint64(len(batch)))
-	a.log.Error("audit events not stored", "events", len(batch), "err", err)
+	a.opts.Logger.Error("audit events not stored", "events", len(batch), "err", err)
 }
 
 // ListByRequestID returns the stored events of one request, oldest first.

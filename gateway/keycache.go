@@ -21,7 +21,7 @@ type keyCache struct {
 	byID  map[string]*cacheNode
 	// head is the most recently used node, tail the least.
 	head, tail *cacheNode
-	// gen changes on every invalidation; see generation and add.
+	// gen changes on every invalidation; see get and add.
 	gen uint64
 }
 
@@ -41,29 +41,23 @@ func newKeyCache(size int, ttl time.Duration) *keyCache {
 	}
 }
 
-// get returns the cached lookup of h, if any and still fresh at now.
-func (c *keyCache) get(h [sha256.Size]byte, now time.Time) (*keyEntry, bool) {
+// get returns the cached lookup of h, if any and still fresh at now, and
+// the current generation: a caller that misses reads the database and
+// passes the generation to add, which refuses the entry when an
+// invalidation happened in between.
+func (c *keyCache) get(h [sha256.Size]byte, now time.Time) (*keyEntry, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n, ok := c.items[h]
 	if !ok {
-		return nil, false
+		return nil, c.gen, false
 	}
 	if !now.Before(n.expires) {
 		c.remove(n)
-		return nil, false
+		return nil, c.gen, false
 	}
 	c.toFront(n)
-	return n.entry, true
-}
-
-// generation returns the current generation. A caller reads it before the
-// database and passes it to add, which refuses the entry when an
-// invalidation happened in between.
-func (c *keyCache) generation() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.gen
+	return n.entry, c.gen, true
 }
 
 // add caches e (nil for an unknown key) under h until now+ttl, unless the
@@ -81,10 +75,10 @@ func (c *keyCache) add(h [sha256.Size]byte, e *keyEntry, now time.Time, gen uint
 	n := &cacheNode{hash: h, entry: e, expires: now.Add(c.ttl)}
 	c.items[h] = n
 	if e != nil {
-		if old, ok := c.byID[e.id]; ok {
+		if old, ok := c.byID[e.principal.KeyID]; ok {
 			c.remove(old)
 		}
-		c.byID[e.id] = n
+		c.byID[e.principal.KeyID] = n
 	}
 	n.next = c.head
 	if c.head != nil {
@@ -129,16 +123,13 @@ func (c *keyCache) toFront(n *cacheNode) {
 	n.next = c.head
 	c.head.prev = n
 	c.head = n
-	if c.tail == nil {
-		c.tail = n
-	}
 }
 
 func (c *keyCache) remove(n *cacheNode) {
 	c.unlink(n)
 	delete(c.items, n.hash)
-	if n.entry != nil && c.byID[n.entry.id] == n {
-		delete(c.byID, n.entry.id)
+	if n.entry != nil && c.byID[n.entry.principal.KeyID] == n {
+		delete(c.byID, n.entry.principal.KeyID)
 	}
 }
 

@@ -155,11 +155,9 @@ type Keys struct {
 
 // keyEntry is a stored key as Verify needs it.
 type keyEntry struct {
-	id        string
 	active    bool
-	expiresAt time.Time
 	revokedAt time.Time
-	principal Principal
+	principal Principal // its KeyID and ExpiresAt too
 	// lastUse is the unix time in nanoseconds of the last use recorded
 	// for writing (or read from the database): Verify skips the tracker
 	// while it is recent, without taking a lock.
@@ -247,11 +245,11 @@ func (k *Keys) listen(ctx, bg context.Context, l db.KeyChangeListener) {
 	defer timer.Stop()
 	select {
 	case <-ready:
+		return
 	case <-ctx.Done():
-		k.log.WarnContext(ctx, "gateway: key change listener not started yet; changes made by other processes reach this cache within CacheTTL until it does")
 	case <-timer.C:
-		k.log.WarnContext(ctx, "gateway: key change listener not started yet; changes made by other processes reach this cache within CacheTTL until it does")
 	}
+	k.log.WarnContext(ctx, "gateway: key change listener not started yet; changes made by other processes reach this cache within CacheTTL until it does")
 }
 
 // Close stops the listener and the background writer, then writes the
@@ -324,21 +322,21 @@ func (k *Keys) Verify(ctx context.Context, raw string) (Principal, error) {
 	}
 	h := keyHash(raw)
 	now := k.now()
+	var gen uint64 // of the known cache when it missed; see keyCache.add
 	if k.known != nil {
-		if e, ok := k.known.get(h, now); ok {
+		e, g, ok := k.known.get(h, now)
+		if ok {
 			return k.check(ctx, e, now)
 		}
+		gen = g
 	}
 	if k.unknown != nil {
-		if _, ok := k.unknown.get(h, now); ok {
+		// Nothing invalidates the cache of unknown keys: generation 0.
+		if _, _, ok := k.unknown.get(h, now); ok {
 			return Principal{}, k.refuse(ctx, KeyUnknown, "")
 		}
 	}
 
-	var gen uint64
-	if k.known != nil {
-		gen = k.known.generation()
-	}
 	row, err := k.store.APIKeys().GetByHash(ctx, hashHex(h))
 	switch {
 	case errors.Is(err, db.ErrNotFound):
@@ -360,15 +358,15 @@ func (k *Keys) Verify(ctx context.Context, raw string) (Principal, error) {
 func (k *Keys) check(ctx context.Context, e *keyEntry, now time.Time) (Principal, error) {
 	switch {
 	case !e.active:
-		return Principal{}, k.refuse(ctx, KeyInactive, e.id)
+		return Principal{}, k.refuse(ctx, KeyInactive, e.principal.KeyID)
 	case !e.revokedAt.IsZero() && !now.Before(e.revokedAt):
-		return Principal{}, k.refuse(ctx, KeyRevoked, e.id)
-	case !e.expiresAt.IsZero() && !now.Before(e.expiresAt):
-		return Principal{}, k.refuse(ctx, KeyExpired, e.id)
+		return Principal{}, k.refuse(ctx, KeyRevoked, e.principal.KeyID)
+	case !e.principal.ExpiresAt.IsZero() && !now.Before(e.principal.ExpiresAt):
+		return Principal{}, k.refuse(ctx, KeyExpired, e.principal.KeyID)
 	}
 	ns := now.UnixNano()
 	if last := e.lastUse.Load(); ns-last >= int64(k.opts.LastUsedInterval) && e.lastUse.CompareAndSwap(last, ns) {
-		k.uses.record(e.id, now)
+		k.uses.record(e.principal.KeyID, now)
 	}
 	return e.principal, nil
 }
@@ -382,9 +380,7 @@ func (k *Keys) refuse(ctx context.Context, reason KeyRefusal, id string) error {
 
 func (k *Keys) entryOf(r db.APIKey) *keyEntry {
 	e := &keyEntry{
-		id:        r.ID,
 		active:    r.IsActive,
-		expiresAt: r.ExpiresAt,
 		revokedAt: r.RevokedAt,
 		principal: Principal{
 			KeyID:       r.ID,

@@ -23,23 +23,26 @@ func Allows(patterns []string, want string) bool {
 
 // matchPattern matches s against p, where '*' matches any run of
 // characters. Linear in practice: each '*' anchors at the first place its
-// next literal part fits, which is enough when only '*' is special.
+// next literal part fits, which is enough when only '*' is special. It
+// allocates nothing: it runs for every tool of every tools/list.
 func matchPattern(p, s string) bool {
-	parts := strings.Split(p, "*")
-	if len(parts) == 1 {
+	first, rest, ok := strings.Cut(p, "*")
+	if !ok {
 		return p == s
 	}
-	if !strings.HasPrefix(s, parts[0]) {
+	if !strings.HasPrefix(s, first) {
 		return false
 	}
-	s = s[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, mid := range parts[1 : len(parts)-1] {
+	s = s[len(first):]
+	for {
+		mid, more, ok := strings.Cut(rest, "*")
+		if !ok {
+			return strings.HasSuffix(s, rest) // rest is the last part
+		}
 		i := strings.Index(s, mid)
 		if i < 0 {
 			return false
 		}
-		s = s[i+len(mid):]
+		s, rest = s[i+len(mid):], more
 	}
-	return len(s) >= len(last) && strings.HasSuffix(s, last)
 }

@@ -42,7 +42,8 @@ func DefaultRedactKeys() []string {
 // in bytes of the redacted document in the canonical form it would have
 // been stored in (db.CanonicalJSON), and the preview its first bytes as a
 // JSON string (cut on a character boundary), so that the whole object stays
-// within the limit and the stored value is still a JSON object. A Redactor
+// within the limit (when the limit leaves room for the object around the
+// preview, about 45 bytes) and the stored value is still a JSON object. A Redactor
 // is safe for concurrent use.
 type Redactor struct {
 	keys     map[string]struct{}
@@ -260,9 +261,7 @@ func truncated(doc []byte, max int) json.RawMessage {
 			esc = `\\`
 		case c < 0x20:
 			esc = fmt.Sprintf(`\u%04x`, c)
-		case c == utf8.RuneError && n == 1:
-			esc = `\ufffd`
-		default:
+		default: // doc is valid UTF-8: apply refuses anything else
 			esc = string(doc[i : i+n])
 		}
 		if len(esc) > budget {

@@ -427,7 +427,7 @@ func (r *Registry) Tools(ctx context.Context, serverID string) ([]RegisteredTool
 	}
 	out := make([]RegisteredTool, 0, len(all))
 	for _, t := range all {
-		if t.IsActive && t.ServerID == serverID {
+		if t.IsActive {
 			out = append(out, registered(t))
 		}
 	}

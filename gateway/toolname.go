@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -91,11 +90,7 @@ func validToolNameRune(r rune) bool {
 // repository's "" (tools of no server) is not a registry server.
 func validateServerID(serverID string) error {
 	if err := db.CheckText("server_id", serverID, 1, db.MaxShortLen); err != nil {
-		msg := fmt.Sprintf("must be 1 to %d characters of text", db.MaxShortLen)
-		if de := (*db.Error)(nil); errors.As(err, &de) {
-			msg = de.Msg
-		}
-		return &ToolError{Index: -1, Field: "serverId", Msg: msg}
+		return &ToolError{Index: -1, Field: "serverId", Msg: dbMsg(err)}
 	}
 	return nil
 }
