@@ -28,9 +28,9 @@ func keyFromSecret(secret []byte) string {
 }
 
 // FuzzKeyFormat: any string given as a key is refused or accepted without
-// panicking; a malformed one is refused as malformed before any query (the
-// store is closed), a well-formed one that was never issued does not
-// verify, and a key built from any 32 bytes is well formed, matches
+// panicking; a malformed one is refused as malformed (that this needs no
+// query is TestKeysMalformedNeverQuery's), a well-formed one that was
+// never issued does not verify, and a key built from any 32 bytes is well formed, matches
 // KeyPattern and gives its bytes back.
 func FuzzKeyFormat(f *testing.F) {
 	ctx := context.Background()

@@ -36,6 +36,7 @@ const (
 	exportPage     = 1000            // events per query of audit export
 	pruneBatch     = 5000            // events per DELETE of audit prune
 	pruneSteps     = 20              // audit prune walks to its cutoff in this many slices of time
+	followEvery    = time.Second     // how often tail -f polls
 	followLookback = 5 * time.Second // how long tail -f looks back for late commits
 )
 
@@ -154,15 +155,11 @@ func auditTail(e *env, args []string) error {
 }
 
 // follow prints the events stored after the event last, polling every
-// e.followEvery until the context ends. On PostgreSQL an event can commit
+// followEvery until the context ends. On PostgreSQL an event can commit
 // after one with a higher id, so each poll asks again for what is above
 // the events printed in the last followLookback, skipping those printed.
 func (e *env) follow(s db.Store, w *bufio.Writer, last int64) error {
-	every := e.followEvery
-	if every <= 0 {
-		every = time.Second
-	}
-	tick := time.NewTicker(every)
+	tick := time.NewTicker(followEvery)
 	defer tick.Stop()
 	cursor := last
 	printed := map[int64]time.Time{} // ids above cursor, and when they were printed

@@ -153,8 +153,8 @@ func keysList(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("keys list: unexpected argument %q", pos[0])
+	if err := noArgs("keys list", pos); err != nil {
+		return err
 	}
 	userSet := false
 	fs.Visit(func(f *flag.Flag) { userSet = userSet || f.Name == "user" })

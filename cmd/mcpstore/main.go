@@ -22,7 +22,6 @@ import (
 	"regexp"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/db/dbopen"
@@ -43,16 +42,13 @@ func main() {
 
 // env is what every command gets: its flags, its streams and the database.
 type env struct {
-	ctx      context.Context
-	dbURL    string
-	json     bool
-	stdin    io.Reader
-	stdout   io.Writer
-	stderr   io.Writer
-	store    db.Store
-	openOpts dbopen.Options
-	// followEvery is how often audit tail -f polls; 0 for every second.
-	followEvery time.Duration
+	ctx    context.Context
+	dbURL  string
+	json   bool
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	store  db.Store
 }
 
 // command is one subcommand: its usage line and what it runs.
@@ -148,7 +144,7 @@ func (e *env) open() (db.Store, error) {
 	if e.store != nil {
 		return e.store, nil
 	}
-	s, err := dbopen.Open(e.ctx, e.dbURL, e.openOpts)
+	s, err := dbopen.Open(e.ctx, e.dbURL, dbopen.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,6 @@ import (
 // AddTool and RemoveTools). Close stops it.
 type ToolSync struct {
 	g       *Gateway
-	server  *mcp.Server
 	session *mcp.ClientSession
 	kick    chan struct{}
 	done    chan struct{}
@@ -40,7 +39,7 @@ func (g *Gateway) SyncTools(ctx context.Context, server *mcp.Server) (*ToolSync,
 		return nil, errors.New("mcpsdk: SyncTools needs Options.Registry")
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	ts := &ToolSync{g: g, server: server, kick: make(chan struct{}, 1), done: make(chan struct{}), cancel: cancel}
+	ts := &ToolSync{g: g, kick: make(chan struct{}, 1), done: make(chan struct{}), cancel: cancel}
 
 	clientT, serverT := mcp.NewInMemoryTransports()
 	ss, err := server.Connect(runCtx, serverT, nil)

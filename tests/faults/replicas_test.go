@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -112,7 +113,7 @@ func replicaMain(role string) int {
 		for time.Now().Before(deadline) {
 			_, err := keys.Verify(ctx, raw)
 			if err != nil {
-				if !isInvalidKey(err) {
+				if !errors.Is(err, gateway.ErrInvalidKey) {
 					return fail(err)
 				}
 				say("ok %d", time.Now().UnixNano())
@@ -125,11 +126,6 @@ func replicaMain(role string) int {
 		return fail(fmt.Errorf("unknown role %q", role))
 	}
 	return 0
-}
-
-func isInvalidKey(err error) bool {
-	_, ok := err.(*gateway.KeyError)
-	return ok
 }
 
 // toolList is one of two versions of a server's tools: 40 tools, the
@@ -325,6 +321,7 @@ func TestReplicasSyncTogether(t *testing.T) {
 						g, err := reg.Get(t.Context(), "files", w.Name)
 						require.NoError(t, err)
 						assert.Equal(t, w.Description, g.Description, w.Name)
+						assert.JSONEq(t, string(w.InputSchema), string(g.InputSchema), w.Name)
 					}
 				}
 			}
