@@ -71,8 +71,8 @@ type APIKeyRepository interface {
 	// grace period) and records why, then returns the key, or ErrNotFound.
 	// A revocation is never postponed: a key revoked at or before at keeps
 	// its time and reason. On a Store that is a KeyChangeListener, every
-	// listener hears of it when the write commits (and of Update,
-	// Deactivate and Delete too).
+	// listener hears of it when the write commits (as of Deactivate,
+	// Delete, and an Update that changes what a verified key is).
 	Revoke(ctx context.Context, id string, at time.Time, reason string) (APIKey, error)
 	// UpdateLastUsedBatch records many uses in one statement and returns
 	// how many keys it changed. Like UpdateLastUsed it never moves

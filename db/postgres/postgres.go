@@ -39,7 +39,8 @@ type Options struct {
 	// idle for longer (the seed's pool_pre_ping). Zero keeps pgxpool's
 	// default of one second; a negative value turns pinging off.
 	PingIdleAfter time.Duration
-	// Logger receives migration progress. Nil discards it.
+	// Logger receives migration progress and the key change listener's
+	// warnings. Nil discards them.
 	Logger *slog.Logger
 }
 

@@ -36,7 +36,8 @@ type Options struct {
 	// in WAL mode the newest commits may be lost on a power cut, never
 	// corrupted).
 	Synchronous string
-	// Logger receives migration progress. Nil discards it.
+	// Logger receives migration progress and the key change listener's
+	// warnings. Nil discards them.
 	Logger *slog.Logger
 }
 
