@@ -47,6 +47,15 @@ type APIKeyRepository interface {
 	Create(ctx context.Context, in APIKeyCreate) (APIKey, error)
 	// Get returns the key with this id, or ErrNotFound.
 	Get(ctx context.Context, id string) (APIKey, error)
+	// GetForUpdate is Get that, inside a transaction (Store.InTx), also
+	// holds the key until the transaction ends: another transaction's
+	// GetForUpdate or write of the key waits for it, so that reading a key,
+	// checking it and writing from what was read (Keys.Rotate) cannot
+	// interleave with another doing the same, even on several Stores
+	// sharing one database. Outside a transaction it holds nothing: it
+	// returns what Get does (on PostgreSQL once no transaction holds the
+	// key).
+	GetForUpdate(ctx context.Context, id string) (APIKey, error)
 	// GetByHash returns the key with this hash, or ErrNotFound.
 	GetByHash(ctx context.Context, keyHash string) (APIKey, error)
 	// ListByPrefix returns the keys with this display prefix, oldest first.

@@ -432,7 +432,9 @@ func (k *Keys) Rotate(ctx context.Context, id string, grace time.Duration) (stri
 	now := k.now()
 	var created db.APIKey
 	err = k.store.InTx(ctx, func(tx db.Repositories) error {
-		old, err := tx.APIKeys().Get(ctx, id)
+		// Locked until the transaction ends: of two rotations of one key
+		// at once, the second reads it revoked and fails with ErrConflict.
+		old, err := tx.APIKeys().GetForUpdate(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -393,6 +393,43 @@ func TestKeysRotate(t *testing.T) {
 	})
 }
 
+// Of several rotations of one key at once, one replaces it and the others
+// fail with ErrConflict: never two replacement keys.
+func TestKeysRotateConcurrently(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s db.Store) {
+		ctx := t.Context()
+		k := newKeys(t, s, gateway.KeysOptions{})
+		_, old, err := k.Issue(ctx, gateway.IssueOptions{Name: "k"})
+		require.NoError(t, err)
+		const n = 8
+		errs := make(chan error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				<-start
+				_, _, err := k.Rotate(ctx, old.ID, time.Minute)
+				errs <- err
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		ok := 0
+		for err := range errs {
+			if err == nil {
+				ok++
+				continue
+			}
+			assert.ErrorIs(t, err, db.ErrConflict)
+		}
+		assert.Equal(t, 1, ok, "one rotation succeeds")
+		keys, err := k.List(ctx, db.Page{})
+		require.NoError(t, err)
+		assert.Len(t, keys, 2, "the old key and one replacement")
+	})
+}
+
 // The grace period on the real clock, with a short duration.
 func TestKeysRotateGraceRealClock(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s db.Store) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,6 +88,8 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		assert.ErrorIs(t, err, db.ErrNotFound)
 		_, err = s.APIKeys().GetByHash(ctx, "nope")
 		assert.ErrorIs(t, err, db.ErrNotFound)
+		_, err = s.APIKeys().GetForUpdate(ctx, "nope")
+		assert.ErrorIs(t, err, db.ErrNotFound)
 		_, err = s.APIKeys().Update(ctx, "nope", db.APIKeyUpdate{Name: db.Set("x")})
 		assert.ErrorIs(t, err, db.ErrNotFound)
 		assert.ErrorIs(t, s.APIKeys().Delete(ctx, "nope"), db.ErrNotFound)
@@ -94,6 +97,40 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		var dbErr *db.Error
 		require.ErrorAs(t, err, &dbErr)
 		assert.Equal(t, "APIKeys.Update", dbErr.Op)
+	})
+
+	// GetForUpdate returns what Get does and, in a transaction, holds the
+	// key: a second transaction's GetForUpdate returns only after the first
+	// has ended.
+	t.Run("GetForUpdate", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		k, err := s.APIKeys().Create(ctx, newKey(1))
+		require.NoError(t, err)
+		got, err := s.APIKeys().GetForUpdate(ctx, k.ID)
+		require.NoError(t, err)
+		assert.Equal(t, k, got, "outside a transaction it is Get")
+
+		var ended atomic.Bool
+		second := make(chan error, 1)
+		err = s.InTx(ctx, func(tx db.Repositories) error {
+			if _, err := tx.APIKeys().GetForUpdate(ctx, k.ID); err != nil {
+				return err
+			}
+			go func() {
+				second <- s.InTx(ctx, func(tx db.Repositories) error {
+					_, err := tx.APIKeys().GetForUpdate(ctx, k.ID)
+					if err == nil && !ended.Load() {
+						err = errors.New("read the key while another transaction held it")
+					}
+					return err
+				})
+			}()
+			time.Sleep(200 * time.Millisecond) // time for the second to get ahead
+			ended.Store(true)
+			return nil
+		})
+		require.NoError(t, err)
+		assert.NoError(t, <-second)
 	})
 
 	t.Run("FindByPrefix", func(t *testing.T) {

@@ -112,6 +112,10 @@ func exerciseBadInput(t *testing.T, e Engine) {
 			_, err := s.APIKeys().Get(ctx, "a\x00")
 			return err
 		}},
+		{"NULInLockedLookup", "id", func(ctx context.Context, s db.Store) error {
+			_, err := s.APIKeys().GetForUpdate(ctx, "a\x00")
+			return err
+		}},
 		{"RangeBackwards", "range", func(ctx context.Context, s db.Store) error {
 			_, err := s.AuditLogs().ListByDateRange(ctx, baseTime, baseTime.Add(-time.Hour), "", db.Page{})
 			return err

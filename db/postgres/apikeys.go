@@ -66,16 +66,24 @@ func (r apiKeys) Create(ctx context.Context, in db.APIKeyCreate) (db.APIKey, err
 }
 
 func (r apiKeys) Get(ctx context.Context, id string) (db.APIKey, error) {
-	const op = "APIKeys.Get"
+	return r.get(ctx, "APIKeys.Get", id, r.q.APIKeyGetByID)
+}
+
+func (r apiKeys) GetForUpdate(ctx context.Context, id string) (db.APIKey, error) {
+	return r.get(ctx, "APIKeys.GetForUpdate", id, r.q.APIKeyGetByIDForUpdate)
+}
+
+func (r apiKeys) get(ctx context.Context, op, id string, query func(context.Context, string) (*pgdb.ApiKey, error)) (db.APIKey, error) {
 	if err := db.CheckText("id", id, 1, db.MaxIDLen); err != nil {
 		return db.APIKey{}, mapErr(op, err)
 	}
-	row, err := r.q.APIKeyGetByID(ctx, id)
+	row, err := query(ctx, id)
 	if err != nil {
 		return db.APIKey{}, mapErr(op, err)
 	}
 	return apiKeyOf(row), nil
 }
+
 
 func (r apiKeys) GetByHash(ctx context.Context, keyHash string) (db.APIKey, error) {
 	const op = "APIKeys.GetByHash"

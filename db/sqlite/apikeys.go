@@ -67,7 +67,10 @@ func (r apiKeys) Create(ctx context.Context, in db.APIKeyCreate) (db.APIKey, err
 }
 
 func (r apiKeys) Get(ctx context.Context, id string) (db.APIKey, error) {
-	const op = "APIKeys.Get"
+	return r.get(ctx, "APIKeys.Get", id)
+}
+
+func (r apiKeys) get(ctx context.Context, op, id string) (db.APIKey, error) {
 	if err := db.CheckText("id", id, 1, db.MaxIDLen); err != nil {
 		return db.APIKey{}, mapErr(op, err)
 	}
@@ -76,6 +79,13 @@ func (r apiKeys) Get(ctx context.Context, id string) (db.APIKey, error) {
 		return db.APIKey{}, mapErr(op, err)
 	}
 	return apiKeyOf(row), nil
+}
+
+// GetForUpdate needs no lock of its own on SQLite: a transaction takes the
+// database's one write lock when it begins (BEGIN IMMEDIATE), across
+// processes too, so no other transaction writes the key until it ends.
+func (r apiKeys) GetForUpdate(ctx context.Context, id string) (db.APIKey, error) {
+	return r.get(ctx, "APIKeys.GetForUpdate", id)
 }
 
 func (r apiKeys) GetByHash(ctx context.Context, keyHash string) (db.APIKey, error) {

@@ -139,6 +139,33 @@ func (q *Queries) APIKeyGetByID(ctx context.Context, id string) (*ApiKey, error)
 	return &i, err
 }
 
+const aPIKeyGetByIDForUpdate = `-- name: APIKeyGetByIDForUpdate :one
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE id = $1 FOR UPDATE
+`
+
+// Locks the row until the transaction ends (APIKeys.GetForUpdate).
+func (q *Queries) APIKeyGetByIDForUpdate(ctx context.Context, id string) (*ApiKey, error) {
+	row := q.db.QueryRow(ctx, aPIKeyGetByIDForUpdate, id)
+	var i ApiKey
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Prefix,
+		&i.KeyHash,
+		&i.UserID,
+		&i.Roles,
+		&i.Permissions,
+		&i.IsActive,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
+	)
+	return &i, err
+}
+
 const aPIKeyList = `-- name: APIKeyList :many
 SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys ORDER BY created_at, id LIMIT $2 OFFSET $1
 `

@@ -6,6 +6,10 @@ RETURNING *;
 -- name: APIKeyGetByID :one
 SELECT * FROM api_keys WHERE id = @id;
 
+-- name: APIKeyGetByIDForUpdate :one
+-- Locks the row until the transaction ends (APIKeys.GetForUpdate).
+SELECT * FROM api_keys WHERE id = @id FOR UPDATE;
+
 -- name: APIKeyGetByHash :one
 SELECT * FROM api_keys WHERE key_hash = @key_hash;
 
