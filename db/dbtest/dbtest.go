@@ -33,6 +33,7 @@ func Exercise(t *testing.T, e Engine) {
 	t.Run("APIKeys", func(t *testing.T) { exerciseAPIKeys(t, e) })
 	t.Run("Tools", func(t *testing.T) { exerciseTools(t, e) })
 	t.Run("AuditLogs", func(t *testing.T) { exerciseAuditLogs(t, e) })
+	t.Run("Statistics", func(t *testing.T) { exerciseStatistics(t, e) })
 	t.Run("JSON", func(t *testing.T) { exerciseJSON(t, e) })
 	t.Run("Times", func(t *testing.T) { exerciseTimes(t, e) })
 	t.Run("Tx", func(t *testing.T) { exerciseTx(t, e) })

@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -113,6 +116,14 @@ func (r auditLogs) InsertBatch(ctx context.Context, in []db.AuditLogCreate) (int
 	if mapped := mapErr(op, err); !errors.Is(mapped, db.ErrConflict) {
 		return 0, mapped
 	}
+	// One statement per event, in one transaction: each statement's
+	// trigger locks one hourly count (migration 00004), so they go in the
+	// order of those counts, the order in which any single statement (a
+	// COPY) locks them, lest two such transactions deadlock.
+	slices.SortStableFunc(rows, func(a, b db.AuditLogCreate) int {
+		return cmp.Or(a.CreatedAt.Truncate(time.Hour).Compare(b.CreatedAt.Truncate(time.Hour)),
+			strings.Compare(a.Status, b.Status), strings.Compare(a.Action, b.Action))
+	})
 	ignore := make([]pgdb.AuditLogInsertIgnoreParams, len(rows))
 	for i, e := range rows {
 		ignore[i] = pgdb.AuditLogInsertIgnoreParams{
@@ -289,7 +300,10 @@ func (r auditLogs) Statistics(ctx context.Context, from, to time.Time) (db.Audit
 	if err != nil {
 		return db.AuditStatistics{}, mapErr(op, err)
 	}
-	rows, err := r.q.AuditLogStatistics(ctx, pgdb.AuditLogStatisticsParams{FromTime: from, ToTime: to})
+	fullFrom, fullTo := wholeHours(from, to)
+	rows, err := r.q.AuditLogStatistics(ctx, pgdb.AuditLogStatisticsParams{
+		FromTime: from, ToTime: to, FullFrom: fullFrom, FullTo: fullTo,
+	})
 	if err != nil {
 		return db.AuditStatistics{}, mapErr(op, err)
 	}
@@ -301,6 +315,24 @@ func (r auditLogs) Statistics(ctx context.Context, from, to time.Time) (db.Audit
 		st.SetPercentiles(rows[0].Nd, rows[0].P50, rows[0].P95, rows[0].P99)
 	}
 	return st, nil
+}
+
+// wholeHours returns the whole UTC hours [fullFrom, fullTo) inside [from,
+// to), whose counts AuditLogStatistics reads from audit_log_hourly; when
+// none fits, both are to, and the whole window is counted from the events.
+// Time.Truncate works on absolute time, so its hours are the UTC hours of
+// the migration's date_trunc('hour', created_at, 'UTC') whatever the
+// times' locations.
+func wholeHours(from, to time.Time) (fullFrom, fullTo time.Time) {
+	fullFrom = from.Truncate(time.Hour)
+	if fullFrom.Before(from) {
+		fullFrom = fullFrom.Add(time.Hour)
+	}
+	fullTo = to.Truncate(time.Hour)
+	if !fullFrom.Before(fullTo) {
+		return to, to
+	}
+	return fullFrom, fullTo
 }
 
 func (r auditLogs) Complete(ctx context.Context, id int64, c db.AuditLogComplete) (db.AuditLog, error) {

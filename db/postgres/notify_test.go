@@ -21,7 +21,7 @@ func TestRevokeNotifiesWithoutTrigger(t *testing.T) {
 	s := open(t, testdb.PostgresURL(t)).(*postgres.Store)
 	k, err := s.APIKeys().Create(ctx, db.APIKeyCreate{Name: "k", Prefix: "mcp_test", KeyHash: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})
 	require.NoError(t, err)
-	require.NoError(t, s.MigrateDown(ctx))
+	migrateDownTo(ctx, t, s, 2)
 	heard := dbtest.Listen(t, s)
 	_, err = s.APIKeys().Revoke(ctx, k.ID, time.Now(), "test")
 	require.NoError(t, err)

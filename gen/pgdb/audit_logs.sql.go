@@ -497,22 +497,35 @@ func (q *Queries) AuditLogPrune(ctx context.Context, arg AuditLogPruneParams) (i
 }
 
 const auditLogStatistics = `-- name: AuditLogStatistics :many
-WITH w AS (
-    SELECT status, action, duration_ms FROM audit_logs
-    WHERE created_at >= $1 AND created_at < $2
+WITH g AS (
+    SELECT c.status, c.action, sum(c.n)::bigint AS n
+    FROM (
+        SELECT h.status, h.action, h.n FROM audit_log_hourly AS h
+        WHERE h.hour >= $1 AND h.hour < $2
+        UNION ALL
+        SELECT e.status, e.action, 1::bigint FROM audit_logs AS e
+        WHERE e.created_at >= $3 AND e.created_at < $1
+        UNION ALL
+        SELECT e.status, e.action, 1::bigint FROM audit_logs AS e
+        WHERE e.created_at >= $2 AND e.created_at < $4
+    ) AS c
+    GROUP BY c.status, c.action
+    HAVING sum(c.n) > 0
 ), p AS (
     SELECT count(duration_ms) AS nd,
            COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p50,
            COALESCE(percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p95,
            COALESCE(percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p99
-    FROM w
+    FROM audit_logs
+    WHERE created_at >= $3 AND created_at < $4
 )
 SELECT g.status, g.action, g.n, p.nd, p.p50, p.p95, p.p99
-FROM (SELECT status, action, count(*) AS n FROM w GROUP BY status, action) AS g
-CROSS JOIN p
+FROM g CROSS JOIN p
 `
 
 type AuditLogStatisticsParams struct {
+	FullFrom time.Time
+	FullTo   time.Time
 	FromTime time.Time
 	ToTime   time.Time
 }
@@ -527,12 +540,22 @@ type AuditLogStatisticsRow struct {
 	P99    float64
 }
 
-// One statement, one scan of the window: the few (status, action) pairs,
-// which the caller sums both ways, each row carrying the same latency
-// percentiles of the window (percentile_cont skips NULL durations). nd is
-// the number of measured events: when it is 0 the percentiles mean nothing.
+// One statement: the few (status, action) pairs with their counts, which
+// the caller sums both ways, each row carrying the same latency percentiles
+// of the window (percentile_cont skips NULL durations). The counts of the
+// whole hours [@full_from, @full_to) come from audit_log_hourly (migration
+// 00004), those of the partial hours at either edge from the events; the
+// caller sets full_from = full_to = to_time when no whole hour fits. The
+// percentiles read every duration of the window, from the created_at
+// index that carries them. nd is the number of measured events: when it
+// is 0 the percentiles mean nothing.
 func (q *Queries) AuditLogStatistics(ctx context.Context, arg AuditLogStatisticsParams) ([]*AuditLogStatisticsRow, error) {
-	rows, err := q.db.Query(ctx, auditLogStatistics, arg.FromTime, arg.ToTime)
+	rows, err := q.db.Query(ctx, auditLogStatistics,
+		arg.FullFrom,
+		arg.FullTo,
+		arg.FromTime,
+		arg.ToTime,
+	)
 	if err != nil {
 		return nil, err
 	}

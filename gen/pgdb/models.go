@@ -47,6 +47,13 @@ type AuditLog struct {
 	CreatedAt    time.Time
 }
 
+type AuditLogHourly struct {
+	Hour   time.Time
+	Status string
+	Action string
+	N      int64
+}
+
 type ToolRegistration struct {
 	ID           int64
 	ServerID     string

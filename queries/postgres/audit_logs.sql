@@ -43,23 +43,39 @@ WHERE created_at >= @from_time AND created_at < @to_time
 ORDER BY created_at, id LIMIT @lim OFFSET @off;
 
 -- name: AuditLogStatistics :many
--- One statement, one scan of the window: the few (status, action) pairs,
--- which the caller sums both ways, each row carrying the same latency
--- percentiles of the window (percentile_cont skips NULL durations). nd is
--- the number of measured events: when it is 0 the percentiles mean nothing.
-WITH w AS (
-    SELECT status, action, duration_ms FROM audit_logs
-    WHERE created_at >= @from_time AND created_at < @to_time
+-- One statement: the few (status, action) pairs with their counts, which
+-- the caller sums both ways, each row carrying the same latency percentiles
+-- of the window (percentile_cont skips NULL durations). The counts of the
+-- whole hours [@full_from, @full_to) come from audit_log_hourly (migration
+-- 00004), those of the partial hours at either edge from the events; the
+-- caller sets full_from = full_to = to_time when no whole hour fits. The
+-- percentiles read every duration of the window, from the created_at
+-- index that carries them (migration 00005). nd is the number of measured events: when it
+-- is 0 the percentiles mean nothing.
+WITH g AS (
+    SELECT c.status, c.action, sum(c.n)::bigint AS n
+    FROM (
+        SELECT h.status, h.action, h.n FROM audit_log_hourly AS h
+        WHERE h.hour >= @full_from AND h.hour < @full_to
+        UNION ALL
+        SELECT e.status, e.action, 1::bigint FROM audit_logs AS e
+        WHERE e.created_at >= @from_time AND e.created_at < @full_from
+        UNION ALL
+        SELECT e.status, e.action, 1::bigint FROM audit_logs AS e
+        WHERE e.created_at >= @full_to AND e.created_at < @to_time
+    ) AS c
+    GROUP BY c.status, c.action
+    HAVING sum(c.n) > 0
 ), p AS (
     SELECT count(duration_ms) AS nd,
            COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p50,
            COALESCE(percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p95,
            COALESCE(percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p99
-    FROM w
+    FROM audit_logs
+    WHERE created_at >= @from_time AND created_at < @to_time
 )
 SELECT g.status, g.action, g.n, p.nd, p.p50, p.p95, p.p99
-FROM (SELECT status, action, count(*) AS n FROM w GROUP BY status, action) AS g
-CROSS JOIN p;
+FROM g CROSS JOIN p;
 
 -- name: AuditLogComplete :one
 -- Fills in the outcome of an entry written when a call started.

@@ -109,7 +109,7 @@ func growthPostgres(ctx context.Context, r *report) error {
 			return fmt.Errorf("fill keys: %w", err)
 		}
 		have = size
-		if _, err := s.Pool().Exec(ctx, "VACUUM ANALYZE api_keys, audit_logs"); err != nil {
+		if _, err := s.Pool().Exec(ctx, "VACUUM ANALYZE api_keys, audit_logs, audit_log_hourly"); err != nil {
 			return err
 		}
 		v, err := throughput(ctx, 1, r.cfg.dur, func(ctx context.Context, _ int) error { _, err := ku.Verify(ctx, raw); return err })
@@ -137,8 +137,9 @@ func growthPostgres(ctx context.Context, r *report) error {
 		"The same database grown step by step: audit rows spread over 30 days and as many API keys, then `VACUUM ANALYZE`, then an uncached Verify for "+r.cfg.dur.String()+" and one Auditor ingestion. Flat ratios mean the look-up stays an index probe and ingestion does not degrade as the log grows.",
 		t)
 
-	// Statistics over the largest table: a one-day window of the 30.
-	from := benchBase.Add(15 * 24 * time.Hour)
+	// Statistics over the largest table: a one-day window of the 30, off
+	// the hour, so that mcpstore also reads the events of two partial hours.
+	from := benchBase.Add(15*24*time.Hour + 17*time.Minute)
 	to := from.Add(24 * time.Hour)
 	var oneN, seedN int
 	var oneT, seedT time.Duration
@@ -165,11 +166,11 @@ func growthPostgres(ctx context.Context, r *report) error {
 	}
 	one, seed := float64(oneT.Microseconds())/float64(oneN)/1000, float64(seedT.Microseconds())/float64(seedN)/1000
 	r.section("3. Statistics (PostgreSQL)",
-		fmt.Sprintf("`AuditLogs().Statistics` (total, by status, by action and the p50/p95/p99 latency, in one query) beside the seed's three queries (count, group by status, group by action; no percentiles), over %s rows spread over 30 days, for a one-day window (%s rows), alternated, %d times each.", num(float64(total)), num(float64(want)), oneN),
+		fmt.Sprintf("`AuditLogs().Statistics` (total, by status, by action and the exact p50/p95/p99 latency, in one query: the counts of whole hours from the hourly counts that triggers keep beside the log, those of partial hours at the window's edges from the events, the percentiles from every duration of the window, read from the created_at index that carries them) beside the seed's three queries (count, group by status, group by action; no percentiles) on the same table, over %s rows spread over 30 days, for a one-day window starting 17 minutes past an hour (%s rows), alternated, %d times each.", num(float64(total)), num(float64(want)), oneN),
 		table{head: []string{"rows stored", "mcpstore (ms)", "seed's three queries (ms)", "seed ÷ mcpstore"},
 			rows: [][]string{{num(float64(total)), fmt.Sprintf("%.2f", one), fmt.Sprintf("%.2f", seed), ratio(seed / one)}}})
 	r.goal("statistics ≥ 3 × faster than the seed's queries", seed/one, 3,
-		"both have to visit every event of the window ("+num(float64(want))+" here); the seed's three queries visit them three times, mcpstore's one query once but also sorts the window's durations for three percentiles the seed does not compute, so the saving is two scans and two round trips, not two thirds of the time",
-		"keeping hourly counts and latency histograms beside the log (updated with each batch, and by Complete and Prune) so that a window reads a few dozen summary rows instead of every event; the price is approximate percentiles (within a histogram bucket) and one more write per batch. A covering index (created_at INCLUDE status, action, duration_ms) would speed the seed's three scans as much as mcpstore's one, and other shapes of the one query (percentiles as one array, GROUPING SETS) measured within noise of it")
+		"the counts come from a few dozen hourly rows, but the exact percentiles still read and sort every duration of the window ("+num(float64(want))+" here)",
+		"latency histograms beside the hourly counts, so that percentiles too are read from a few dozen rows; the price is approximate percentiles (within a bucket)")
 	return nil
 }
