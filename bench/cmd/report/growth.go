@@ -76,6 +76,25 @@ func seedStatistics(ctx context.Context, s *postgres.Store, from, to time.Time) 
 	return n, nil
 }
 
+// vacuum runs VACUUM ANALYZE and returns the share of audit_logs' pages
+// it left all-visible. An autovacuum started during the fill holds a
+// snapshot from before its last rows, and the pages of those cannot be
+// marked until it ends: VACUUM runs again (up to 10 times) until 99% are.
+func vacuum(ctx context.Context, s *postgres.Store) (float64, error) {
+	var visible float64
+	for range 10 {
+		if _, err := s.Pool().Exec(ctx, "VACUUM ANALYZE api_keys, audit_logs, audit_log_hourly"); err != nil {
+			return 0, err
+		}
+		err := s.Pool().QueryRow(ctx, "SELECT relallvisible::float8 / greatest(relpages, 1) FROM pg_class WHERE oid = 'audit_logs'::regclass").Scan(&visible)
+		if err != nil || visible >= 0.99 {
+			return visible, err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return visible, nil
+}
+
 // growthPostgres measures verification and ingestion with 10k, 100k and
 // 1M rows already stored, then statistics over the largest table.
 func growthPostgres(ctx context.Context, r *report) error {
@@ -101,6 +120,7 @@ func growthPostgres(ctx context.Context, r *report) error {
 	total := r.cfg.growth[len(r.cfg.growth)-1]
 	ingestN := min(r.cfg.ingestRows, 50_000)
 	have := 0
+	var visible float64
 	for _, size := range r.cfg.growth {
 		if err := fillAudit(ctx, s, have, size, total); err != nil {
 			return fmt.Errorf("fill audit: %w", err)
@@ -109,7 +129,7 @@ func growthPostgres(ctx context.Context, r *report) error {
 			return fmt.Errorf("fill keys: %w", err)
 		}
 		have = size
-		if _, err := s.Pool().Exec(ctx, "VACUUM ANALYZE api_keys, audit_logs, audit_log_hourly"); err != nil {
+		if visible, err = vacuum(ctx, s); err != nil {
 			return err
 		}
 		v, err := throughput(ctx, 1, r.cfg.dur, func(ctx context.Context, _ int) error { _, err := ku.Verify(ctx, raw); return err })
@@ -166,7 +186,7 @@ func growthPostgres(ctx context.Context, r *report) error {
 	}
 	one, seed := float64(oneT.Microseconds())/float64(oneN)/1000, float64(seedT.Microseconds())/float64(seedN)/1000
 	r.section("3. Statistics (PostgreSQL)",
-		fmt.Sprintf("`AuditLogs().Statistics` (total, by status, by action and the exact p50/p95/p99 latency, in one query: the counts of whole hours from the hourly counts that triggers keep beside the log, those of partial hours at the window's edges from the events, the percentiles from every duration of the window, read from the created_at index that carries them) beside the seed's three queries (count, group by status, group by action; no percentiles) on the same table, over %s rows spread over 30 days, for a one-day window starting 17 minutes past an hour (%s rows), alternated, %d times each.", num(float64(total)), num(float64(want)), oneN),
+		fmt.Sprintf("`AuditLogs().Statistics` (total, by status, by action and the exact p50/p95/p99 latency, in one query: the counts of whole hours from the hourly counts that triggers keep beside the log, those of partial hours at the window's edges from the events, the percentiles from every duration of the window, read from the created_at index that carries them) beside the seed's three queries (count, group by status, group by action; no percentiles) on the same table, over %s rows spread over 30 days, for a one-day window starting 17 minutes past an hour (%s rows), alternated, %d times each. %.0f%% of the table's pages were all-visible (vacuumed since their last change, as autovacuum keeps them: see migration 00005), which lets index-only scans skip the table.", num(float64(total)), num(float64(want)), oneN, 100*visible),
 		table{head: []string{"rows stored", "mcpstore (ms)", "seed's three queries (ms)", "seed ÷ mcpstore"},
 			rows: [][]string{{num(float64(total)), fmt.Sprintf("%.2f", one), fmt.Sprintf("%.2f", seed), ratio(seed / one)}}})
 	r.goal("statistics ≥ 3 × faster than the seed's queries", seed/one, 3,

@@ -256,7 +256,7 @@ func repoPostgres(ctx context.Context, r *report) error {
 	// The three run one after another for each operation, in rounds, and
 	// each keeps its fastest round: on shared cores a single run can land
 	// on a noisy moment that has nothing to do with the code measured.
-	rounds := 3
+	rounds := 5
 	if r.cfg.short {
 		rounds = 1
 	}
@@ -294,7 +294,7 @@ func repoPostgres(ctx context.Context, r *report) error {
 			"scanning straight into the domain type, which sqlc cannot generate (its rows are its own structs): a hand-written scan would do it, at the price of SQL outside sqlc's checks; the repositories keep sqlc")
 	}
 	r.section("4. Repository operations (PostgreSQL, tools)",
-		"One goroutine, `testing.Benchmark`, on `tool_registrations` with 100+ rows: create (a new name each time), get by id, list a page of 100 in id order, update one column and read the row back, upsert one of 100 names. The same SQL shape for all three; each returns the row(s) it touched (the hand-written list from a function of its own, as a repository method would). The three alternate per operation; each figure is the fastest of the rounds (3 in the full run). pgx and mcpstore share one pool; GORM has its own (`gorm.io/driver/postgres`, pgx underneath). The goal ratios for pgx are stated as pgx time ÷ mcpstore time (≥ 0.91× means within 1.1×).",
+		"One goroutine, `testing.Benchmark`, on `tool_registrations` with 100+ rows: create (a new name each time), get by id, list a page of 100 in id order, update one column and read the row back, upsert one of 100 names. The same SQL shape for all three; each returns the row(s) it touched (the hand-written list from a function of its own, as a repository method would). The three alternate per operation; each figure is the fastest of the rounds (5 in the full run). pgx and mcpstore share one pool; GORM has its own (`gorm.io/driver/postgres`, pgx underneath). The goal ratios for pgx are stated as pgx time ÷ mcpstore time (≥ 0.91× means within 1.1×).",
 		t)
 	return nil
 }
