@@ -1,0 +1,150 @@
+package mcpsdk_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcpstore/mcpstore/db"
+	"github.com/mcpstore/mcpstore/gateway"
+	"github.com/mcpstore/mcpstore/gateway/mcpsdk"
+	"github.com/mcpstore/mcpstore/internal/testdb"
+)
+
+// headers sets its headers on every request.
+type headers map[string]string
+
+func (h headers) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	for k, v := range h {
+		r.Header.Set(k, v)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// served is an MCP server with one tool, echo, behind a Gateway over HTTP.
+type served struct {
+	url     string
+	keys    *gateway.Keys
+	auditor *gateway.Auditor
+}
+
+func serve(t *testing.T, s db.Store, opts mcpsdk.Options, keyOpts gateway.KeysOptions) served {
+	t.Helper()
+	ctx := t.Context()
+	keys, err := gateway.NewKeys(ctx, s, keyOpts)
+	require.NoError(t, err)
+	t.Cleanup(func() { keys.Close(context.Background()) })
+	auditor := gateway.NewAuditor(s, gateway.AuditorOptions{})
+	t.Cleanup(func() { auditor.Close(context.Background()) })
+	opts.Keys, opts.Auditor = keys, auditor
+	g := mcpsdk.New(opts)
+	server := mcp.NewServer(&mcp.Implementation{Name: "http", Version: "1"}, nil)
+	addEcho(server, "echo")
+	server.AddReceivingMiddleware(g.Middleware())
+	hs := httptest.NewServer(g.Handler(server, nil))
+	t.Cleanup(hs.Close)
+	return served{url: hs.URL, keys: keys, auditor: auditor}
+}
+
+// call issues a key, connects with it and hdr, and calls echo with meta.
+func (sv served) call(t *testing.T, hdr headers, meta mcp.Meta) {
+	t.Helper()
+	ctx := t.Context()
+	raw, _, err := sv.keys.Issue(ctx, gateway.IssueOptions{Name: "k", Owner: "alice", Permissions: []string{"tools:call:*"}})
+	require.NoError(t, err)
+	hdr["Authorization"] = "Bearer " + raw
+	client := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint: sv.url, HTTPClient: &http.Client{Transport: hdr}, MaxRetries: -1,
+	}, nil)
+	require.NoError(t, err)
+	defer cs.Close()
+	_, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"}, Meta: meta})
+	require.NoError(t, err)
+}
+
+// lastCall flushes the audit log and returns its one tool call.
+func (sv served) lastCall(t *testing.T, s db.Store) db.AuditLog {
+	t.Helper()
+	require.NoError(t, sv.auditor.Close(t.Context()))
+	calls, err := s.AuditLogs().ListByDateRange(t.Context(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour), mcpsdk.ActionToolCall, db.Page{})
+	require.NoError(t, err)
+	require.Len(t, calls, 1)
+	return calls[0]
+}
+
+const traceHex = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+// What the audit row of a call takes from the HTTP request: the client's
+// address (from X-Forwarded-For only when trusted), the caller's request
+// id, and a W3C trace id from the request's _meta.
+func TestHTTPAuditFields(t *testing.T) {
+	for _, engine := range testdb.Engines {
+		t.Run(engine+"/BehindATrustedProxy", func(t *testing.T) {
+			s := testdb.Open(t, testdb.URL(t, engine))
+			sv := serve(t, s, mcpsdk.Options{ServerID: "srv", TrustForwardedFor: true}, gateway.KeysOptions{})
+			sv.call(t, headers{"X-Forwarded-For": "203.0.113.9, 10.0.0.1", "X-Request-Id": "req-abc"},
+				mcp.Meta{"traceparent": "00-" + traceHex + "-00f067aa0ba902b7-01"})
+			ev := sv.lastCall(t, s)
+			assert.Equal(t, "203.0.113.9", ev.ClientIP, "the first hop of X-Forwarded-For")
+			assert.Equal(t, "req-abc", ev.RequestID, "the caller's X-Request-Id")
+			assert.Equal(t, traceHex, ev.TraceID, "the trace id of the traceparent in _meta")
+		})
+		t.Run(engine+"/Direct", func(t *testing.T) {
+			s := testdb.Open(t, testdb.URL(t, engine))
+			sv := serve(t, s, mcpsdk.Options{ServerID: "srv"}, gateway.KeysOptions{})
+			long := strings.Repeat("r", 201)
+			sv.call(t, headers{"X-Forwarded-For": "203.0.113.9", "X-Request-Id": long},
+				mcp.Meta{"traceparent": "00-" + strings.Repeat("0", 32) + "-00f067aa0ba902b7-01"})
+			ev := sv.lastCall(t, s)
+			assert.Equal(t, "127.0.0.1", ev.ClientIP, "X-Forwarded-For is ignored unless trusted")
+			_, err := uuid.Parse(ev.RequestID)
+			assert.NoError(t, err, "a request id over 200 characters is replaced by a generated one: %q", ev.RequestID)
+			assert.Empty(t, ev.TraceID, "an all-zero trace id is invalid")
+		})
+	}
+}
+
+// A key that cannot be checked because the database is down is not a
+// refused key: the client gets 500 (and may retry), not 401, and the
+// response does not echo the key.
+func TestHTTPDatabaseFailureIs500(t *testing.T) {
+	for _, engine := range testdb.Engines {
+		t.Run(engine, func(t *testing.T) {
+			s := testdb.Open(t, testdb.URL(t, engine))
+			sv := serve(t, s, mcpsdk.Options{ServerID: "srv"}, gateway.KeysOptions{CacheSize: -1})
+			raw, _, err := sv.keys.Issue(t.Context(), gateway.IssueOptions{Name: "k"})
+			require.NoError(t, err)
+			post := func() (int, string) {
+				body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
+				req, err := http.NewRequest(http.MethodPost, sv.url, strings.NewReader(body))
+				require.NoError(t, err)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", "application/json, text/event-stream")
+				req.Header.Set("Authorization", "Bearer "+raw)
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			code, _ := post()
+			require.Equal(t, http.StatusOK, code, "the key works while the database does")
+
+			require.NoError(t, s.Close())
+			code, body := post()
+			assert.Equal(t, http.StatusInternalServerError, code)
+			assert.NotContains(t, body, raw)
+		})
+	}
+}
