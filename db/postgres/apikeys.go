@@ -84,7 +84,6 @@ func (r apiKeys) get(ctx context.Context, op, id string, query func(context.Cont
 	return apiKeyOf(row), nil
 }
 
-
 func (r apiKeys) GetByHash(ctx context.Context, keyHash string) (db.APIKey, error) {
 	const op = "APIKeys.GetByHash"
 	if err := db.CheckText("key_hash", keyHash, 1, db.MaxShortLen); err != nil {

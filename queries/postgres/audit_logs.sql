@@ -49,9 +49,10 @@ ORDER BY created_at, id LIMIT @lim OFFSET @off;
 -- whole hours [@full_from, @full_to) come from audit_log_hourly (migration
 -- 00004), those of the partial hours at either edge from the events; the
 -- caller sets full_from = full_to = to_time when no whole hour fits. The
--- percentiles read every duration of the window, from the created_at
--- index that carries them (migration 00005). nd is the number of measured events: when it
--- is 0 the percentiles mean nothing.
+-- edges' events and every duration of the window, for the percentiles,
+-- are read from the created_at index, which carries duration_ms, status
+-- and action (migration 00005). nd is the number of measured events: when
+-- it is 0 the percentiles mean nothing.
 WITH g AS (
     SELECT c.status, c.action, sum(c.n)::bigint AS n
     FROM (

@@ -311,7 +311,7 @@ func auditPostgres(ctx context.Context, r *report) error {
 	}
 	ti := table{head: []string{"index set", "mcpstore Auditor (rows/s)", "psql `\\copy` (rows/s)", "Auditor ÷ `\\copy`"},
 		rows: [][]string{
-			{"mcpstore's four (event_id unique, request_id, (user_id, created_at), created_at including duration_ms) and the hourly counts' triggers", num(aud), num(copyRate), ratio(aud / copyRate)},
+			{"mcpstore's four (event_id unique, request_id, (user_id, created_at), created_at including duration_ms, status and action) and the hourly counts' triggers", num(aud), num(copyRate), ratio(aud / copyRate)},
 			{"the seed's seven (request_id, trace_id, user_id, action, created_at, (user_id, action), (created_at, action)) + event_id unique, no triggers", num(audSeedIdx), num(copySeedIdx), ratio(audSeedIdx / copySeedIdx)},
 		}}
 	r.section("2. Audit ingestion (PostgreSQL)",

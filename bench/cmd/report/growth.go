@@ -185,12 +185,32 @@ func growthPostgres(ctx context.Context, r *report) error {
 		want = n
 	}
 	one, seed := float64(oneT.Microseconds())/float64(oneN)/1000, float64(seedT.Microseconds())/float64(seedN)/1000
+
+	// The seed's queries once more, on the same rows under the seed's own
+	// index set and without mcpstore's triggers: the seed as a whole.
+	if _, err := s.Pool().Exec(ctx, seedIndexes); err != nil {
+		return fmt.Errorf("seed indexes: %w", err)
+	}
+	if _, err := vacuum(ctx, s); err != nil {
+		return err
+	}
+	var ownN int
+	var ownT time.Duration
+	for deadline := time.Now().Add(r.cfg.dur); time.Now().Before(deadline) || ownN < 3; ownN++ {
+		start := time.Now()
+		if n, err := seedStatistics(ctx, s, from, to); err != nil || n != want {
+			return fmt.Errorf("statistics on the seed's indexes: counted %d of %d: %v", n, want, err)
+		}
+		ownT += time.Since(start)
+	}
+	own := float64(ownT.Microseconds()) / float64(ownN) / 1000
+
 	r.section("3. Statistics (PostgreSQL)",
-		fmt.Sprintf("`AuditLogs().Statistics` (total, by status, by action and the exact p50/p95/p99 latency, in one query: the counts of whole hours from the hourly counts that triggers keep beside the log, those of partial hours at the window's edges from the events, the percentiles from every duration of the window, read from the created_at index that carries them) beside the seed's three queries (count, group by status, group by action; no percentiles) on the same table, over %s rows spread over 30 days, for a one-day window starting 17 minutes past an hour (%s rows), alternated, %d times each. %.0f%% of the table's pages were all-visible (vacuumed since their last change, as autovacuum keeps them: see migration 00005), which lets index-only scans skip the table.", num(float64(total)), num(float64(want)), oneN, 100*visible),
-		table{head: []string{"rows stored", "mcpstore (ms)", "seed's three queries (ms)", "seed ÷ mcpstore"},
-			rows: [][]string{{num(float64(total)), fmt.Sprintf("%.2f", one), fmt.Sprintf("%.2f", seed), ratio(seed / one)}}})
-	r.goal("statistics ≥ 3 × faster than the seed's queries", seed/one, 3,
-		"the counts come from a few dozen hourly rows, but the exact percentiles still read and sort every duration of the window ("+num(float64(want))+" here)",
+		fmt.Sprintf("`AuditLogs().Statistics` (total, by status, by action and the exact p50/p95/p99 latency, in one query: the counts of whole hours from the hourly counts that triggers keep beside the log; the events of the partial hours at the window's edges and every duration of the window, for the percentiles, from the created_at index that carries duration_ms, status and action) beside the seed's three queries (count, group by status, group by action; no percentiles) on the same table, over %s rows spread over 30 days, for a one-day window starting 17 minutes past an hour (%s rows), alternated, %d times each. %.0f%% of the table's pages were all-visible (vacuumed since their last change, as autovacuum keeps them: see migration 00005), which lets index-only scans skip the table; mcpstore's index serves the seed's queries as well. The last column runs the seed's queries again, %d times, on the same rows under the seed's own seven indexes (section 2), as the seed stores them.", num(float64(total)), num(float64(want)), oneN, 100*visible, ownN),
+		table{head: []string{"rows stored", "mcpstore (ms)", "seed's three queries, same table (ms)", "seed ÷ mcpstore", "seed's three queries, the seed's indexes (ms)", "that ÷ mcpstore"},
+			rows: [][]string{{num(float64(total)), fmt.Sprintf("%.2f", one), fmt.Sprintf("%.2f", seed), ratio(seed / one), fmt.Sprintf("%.2f", own), ratio(own / one)}}})
+	r.goal("statistics ≥ 3 × faster than the seed's queries (same table)", seed/one, 3,
+		"the counts come from a few dozen hourly rows, but the exact percentiles still read and sort every duration of the window ("+num(float64(want))+" here), while the seed's queries read mcpstore's index without visiting the table as well (on the seed's own indexes they take "+fmt.Sprintf("%.2f ms, %s mcpstore's time", own, ratio(own/one))+")",
 		"latency histograms beside the hourly counts, so that percentiles too are read from a few dozen rows; the price is approximate percentiles (within a bucket)")
 	return nil
 }
