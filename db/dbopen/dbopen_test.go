@@ -51,7 +51,8 @@ func TestOpenUnreachablePostgres(t *testing.T) {
 // TestSchemasMatch holds the two engines' schemas equal: the same tables,
 // columns and nullability (but SQLite's api_key_changes, its stand-in for
 // PostgreSQL's NOTIFY, and PostgreSQL's audit_log_hourly, the hourly counts
-// its statistics read). A migration added to one engine alone fails it.
+// its statistics read). A table or column added to one engine alone fails
+// it.
 func TestSchemasMatch(t *testing.T) {
 	ctx := t.Context()
 	pg := open(t, testdb.PostgresURL(t)).(*postgres.Store)

@@ -119,7 +119,8 @@ func (r auditLogs) InsertBatch(ctx context.Context, in []db.AuditLogCreate) (int
 	// One statement per event, in one transaction: each statement's
 	// trigger locks one hourly count (migration 00004), so they go in the
 	// order of those counts, the order in which any single statement (a
-	// COPY) locks them, lest two such transactions deadlock.
+	// COPY) locks them, lest two such transactions deadlock: by hour, then
+	// status and action in byte order (the trigger's COLLATE "C").
 	slices.SortStableFunc(rows, func(a, b db.AuditLogCreate) int {
 		return cmp.Or(a.CreatedAt.Truncate(time.Hour).Compare(b.CreatedAt.Truncate(time.Hour)),
 			strings.Compare(a.Status, b.Status), strings.Compare(a.Action, b.Action))

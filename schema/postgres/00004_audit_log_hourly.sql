@@ -1,6 +1,6 @@
 -- Hourly counts of the audit log by status and action, kept by triggers in
--- the statement that changes the log: AuditLogStatistics reads a few dozen
--- of these rows for the whole hours of its window instead of every event,
+-- the statement that changes the log: AuditLogStatistics reads one row per
+-- whole hour of its window and (status, action) pair instead of every event,
 -- and only the events of the partial hours at its edges. The triggers are
 -- per statement, over transition tables, so a COPY of thousands of events
 -- costs one grouped upsert, not one per row. Every write to audit_logs
@@ -13,9 +13,11 @@
 -- The price: writes of events of the same hour, status and action update
 -- the same row, so concurrent single-event writes to it wait for each
 -- other's commits (the Auditor's batches barely notice). Each statement
--- upserts in key order, so two statements never lock rows in opposite
--- orders; a transaction of several statements may, and then PostgreSQL
--- aborts one of two such transactions as a deadlock.
+-- upserts in key order (text in byte order, COLLATE "C", whatever the
+-- database's collation, as InsertBatch sorts in Go), so two statements
+-- never lock rows in opposite orders; a transaction of several statements
+-- may, and then PostgreSQL aborts one of two such transactions as a
+-- deadlock.
 --
 -- Hours are UTC hours whatever the session's TimeZone (date_trunc at
 -- 'UTC'); Go's Time.Truncate(time.Hour) gives the same ones.
@@ -46,7 +48,7 @@ BEGIN
         INSERT INTO audit_log_hourly AS h (hour, status, action, n)
         SELECT date_trunc('hour', created_at, 'UTC'), status, action, count(*)
         FROM new_rows
-        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        GROUP BY 1, 2, 3 ORDER BY 1, status COLLATE "C", action COLLATE "C"
         ON CONFLICT (hour, status, action) DO UPDATE SET n = h.n + EXCLUDED.n;
         RETURN NULL;
     ELSIF TG_OP = 'TRUNCATE' THEN
@@ -56,7 +58,7 @@ BEGIN
         INSERT INTO audit_log_hourly AS h (hour, status, action, n)
         SELECT date_trunc('hour', created_at, 'UTC'), status, action, -count(*)
         FROM old_rows
-        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        GROUP BY 1, 2, 3 ORDER BY 1, status COLLATE "C", action COLLATE "C"
         ON CONFLICT (hour, status, action) DO UPDATE SET n = h.n + EXCLUDED.n;
     ELSE
         -- An UPDATE moves an event only if it changes its hour, status or
@@ -66,7 +68,7 @@ BEGIN
         FROM (SELECT date_trunc('hour', created_at, 'UTC') AS hour, status, action, -1 AS d FROM old_rows
               UNION ALL
               SELECT date_trunc('hour', created_at, 'UTC'), status, action, 1 FROM new_rows) AS moved
-        GROUP BY 1, 2, 3 HAVING sum(d) <> 0 ORDER BY 1, 2, 3
+        GROUP BY 1, 2, 3 HAVING sum(d) <> 0 ORDER BY 1, status COLLATE "C", action COLLATE "C"
         ON CONFLICT (hour, status, action) DO UPDATE SET n = h.n + EXCLUDED.n;
     END IF;
     -- Only the keys of removed or moved events can have reached 0.

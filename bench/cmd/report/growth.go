@@ -159,8 +159,17 @@ func growthPostgres(ctx context.Context, r *report) error {
 
 	// Statistics over the largest table: a one-day window of the 30, off
 	// the hour, so that mcpstore also reads the events of two partial hours.
+	// The last ingestion wrote after the last vacuum: vacuum again, as
+	// autovacuum would.
 	from := benchBase.Add(15*24*time.Hour + 17*time.Minute)
 	to := from.Add(24 * time.Hour)
+	if visible, err = vacuum(ctx, s); err != nil {
+		return err
+	}
+	var hourRows int64
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM audit_log_hourly WHERE hour >= $1 AND hour < $2", from.Truncate(time.Hour).Add(time.Hour), to.Truncate(time.Hour)).Scan(&hourRows); err != nil {
+		return err
+	}
 	var oneN, seedN int
 	var oneT, seedT time.Duration
 	want := int64(0)
@@ -210,7 +219,7 @@ func growthPostgres(ctx context.Context, r *report) error {
 		table{head: []string{"rows stored", "mcpstore (ms)", "seed's three queries, same table (ms)", "seed ÷ mcpstore", "seed's three queries, the seed's indexes (ms)", "that ÷ mcpstore"},
 			rows: [][]string{{num(float64(total)), fmt.Sprintf("%.2f", one), fmt.Sprintf("%.2f", seed), ratio(seed / one), fmt.Sprintf("%.2f", own), ratio(own / one)}}})
 	r.goal("statistics ≥ 3 × faster than the seed's queries (same table)", seed/one, 3,
-		"the counts come from a few dozen hourly rows, but the exact percentiles still read and sort every duration of the window ("+num(float64(want))+" here), while the seed's queries read mcpstore's index without visiting the table as well (on the seed's own indexes they take "+fmt.Sprintf("%.2f ms, %s mcpstore's time", own, ratio(own/one))+")",
-		"latency histograms beside the hourly counts, so that percentiles too are read from a few dozen rows; the price is approximate percentiles (within a bucket)")
+		"the counts come from one row per whole hour and (status, action) pair ("+num(float64(hourRows))+" here), but the exact percentiles still read and sort every duration of the window ("+num(float64(want))+" here), while the seed's queries read mcpstore's index without visiting the table as well (on the seed's own indexes they take "+fmt.Sprintf("%.2f ms, %s mcpstore's time", own, ratio(own/one))+")",
+		"latency histograms beside the hourly counts, so that percentiles too are read from per-hour rows; the price is approximate percentiles (within a bucket)")
 	return nil
 }
