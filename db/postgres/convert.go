@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
@@ -47,28 +48,44 @@ func jsonOf(b []byte) json.RawMessage {
 	if b == nil {
 		return nil
 	}
-	n, inStr := 0, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case inStr:
-			if c == '\\' && i+1 < len(b) {
-				b[n] = c
-				n++
-				i++
-				c = b[i]
-			} else if c == '"' {
-				inStr = false
-			}
-		case c == '"':
-			inStr = true
-		case c == ' ' || c == '\n' || c == '\t' || c == '\r':
-			continue
+	n := 0
+	for i := 0; i < len(b); {
+		switch c := b[i]; c {
+		case ' ', '\n', '\t', '\r':
+			i++
+		case '"':
+			j := stringEnd(b, i)
+			n += copy(b[n:], b[i:j])
+			i = j
+		default:
+			b[n] = c
+			n++
+			i++
 		}
-		b[n] = c
-		n++
 	}
 	return b[:n:n]
+}
+
+// stringEnd returns the index just past the string that opens at b[i],
+// found a quote at a time (bytes.IndexByte) rather than a byte at a time:
+// a quote ends it unless an odd run of backslashes precedes it.
+func stringEnd(b []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return len(b) // not JSON: keep the rest as it is
+		}
+		j += k
+		backslashes := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			backslashes++
+		}
+		j++
+		if backslashes%2 == 0 {
+			return j
+		}
+	}
 }
 
 func limits(p db.Page) (off, lim int32) { return int32(p.Offset), int32(p.Limit) }

@@ -15,6 +15,8 @@ func TestJSONOfMatchesCompact(t *testing.T) {
 		`{"s": "a, b: c", "t": "\" , : \\", "u": "\\\\\" x"}`,
 		`{"sp": "  two  spaces ", "nl": "a\nb", "esc": "\u00e9 \"q\""}`,
 		" {\n\t\"x\" :\r\n [ 1 , 2 ] } ",
+		`{"": "", "\\": "\\", "q": "\\\"", "k": ["a b", "\\\\"]}`,
+		`["\u0022 ", "tab\t, ", "", " "]`,
 	} {
 		var want bytes.Buffer
 		if err := json.Compact(&want, []byte(in)); err != nil {
@@ -26,5 +28,28 @@ func TestJSONOfMatchesCompact(t *testing.T) {
 	}
 	if jsonOf(nil) != nil {
 		t.Error("nil became non-nil")
+	}
+}
+
+// rawMessageScan copies, drops the binary format's version byte, refuses
+// another version, and reads SQL NULL as nil.
+func TestRawMessageScan(t *testing.T) {
+	var got json.RawMessage
+	src := []byte{1, '{', '}'}
+	if err := (rawMessageScan{binary: true}).Scan(src, &got); err != nil || string(got) != "{}" {
+		t.Fatalf("binary: %q, %v", got, err)
+	}
+	src[1] = '['
+	if string(got) != "{}" {
+		t.Error("the value shares the read buffer")
+	}
+	if err := (rawMessageScan{binary: true}).Scan([]byte{2, '{', '}'}, &got); err == nil {
+		t.Error("version 2 accepted")
+	}
+	if err := (rawMessageScan{}).Scan([]byte(`{"a": 1}`), &got); err != nil || string(got) != `{"a": 1}` {
+		t.Errorf("text: %q, %v", got, err)
+	}
+	if err := (rawMessageScan{}).Scan(nil, &got); err != nil || got != nil {
+		t.Errorf("NULL: %q, %v", got, err)
 	}
 }
