@@ -212,7 +212,6 @@ func (r apiKeys) Revoke(ctx context.Context, id string, at time.Time, reason str
 	if err != nil {
 		return db.APIKey{}, mapErr(op, err)
 	}
-	// One statement: the UPDATE and its pg_notify commit together.
 	row, err := r.q.APIKeyRevoke(ctx, pgdb.APIKeyRevokeParams{
 		ID:           id,
 		RevokedAt:    at,
@@ -221,7 +220,7 @@ func (r apiKeys) Revoke(ctx context.Context, id string, at time.Time, reason str
 	if err != nil {
 		return db.APIKey{}, mapErr(op, err)
 	}
-	return apiKeyOf(&row.ApiKey), nil
+	return apiKeyOf(row), nil
 }
 
 // UpdateLastUsedBatch writes the whole batch with one UPDATE ... FROM
@@ -239,5 +238,3 @@ func (r apiKeys) UpdateLastUsedBatch(ctx context.Context, uses []db.KeyUse) (int
 	n, err := r.q.APIKeyUpdateLastUsedBatch(ctx, p)
 	return n, mapErr(op, err)
 }
-
-// oneRow turns "no row changed" into ErrNotFound.

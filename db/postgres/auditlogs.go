@@ -1,10 +1,8 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -81,10 +79,12 @@ func (r auditLogs) Insert(ctx context.Context, in db.AuditLogCreate) (db.AuditLo
 
 // InsertBatch stores the batch with one COPY. COPY has no ON CONFLICT, so a
 // batch that holds an event stored already (a retry after an ambiguous
-// failure) is refused whole with a unique violation; only then is it sent
-// again as one pipelined round of INSERT ... ON CONFLICT (event_id) DO
-// NOTHING, which skips the stored events. The common case pays nothing for
-// exactly-once.
+// failure) is refused whole with a unique violation; only then is it
+// copied again into a temporary table and moved from there with one
+// INSERT ... ON CONFLICT (event_id) DO NOTHING, which skips the stored
+// events. The common case pays nothing for exactly-once, and either way
+// one statement writes audit_logs, so its trigger (migration 00004) takes
+// the locks of the hourly counts in its own order.
 func (r auditLogs) InsertBatch(ctx context.Context, in []db.AuditLogCreate) (int64, error) {
 	const op = "AuditLogs.InsertBatch"
 	if len(in) == 0 {
@@ -116,54 +116,37 @@ func (r auditLogs) InsertBatch(ctx context.Context, in []db.AuditLogCreate) (int
 	if mapped := mapErr(op, err); !errors.Is(mapped, db.ErrConflict) {
 		return 0, mapped
 	}
-	// One statement per event, in one transaction: each statement's
-	// trigger locks one hourly count (migration 00004), so they go in the
-	// order of those counts, the order in which any single statement (a
-	// COPY) locks them, lest two such transactions deadlock: by hour, then
-	// status and action in byte order (the trigger's COLLATE "C").
-	slices.SortStableFunc(rows, func(a, b db.AuditLogCreate) int {
-		return cmp.Or(a.CreatedAt.Truncate(time.Hour).Compare(b.CreatedAt.Truncate(time.Hour)),
-			strings.Compare(a.Status, b.Status), strings.Compare(a.Action, b.Action))
-	})
-	ignore := make([]pgdb.AuditLogInsertIgnoreParams, len(rows))
-	for i, e := range rows {
-		ignore[i] = pgdb.AuditLogInsertIgnoreParams{
-			EventID:      e.EventID,
-			RequestID:    e.RequestID,
-			TraceID:      nullStr(e.TraceID),
-			UserID:       nullStr(e.UserID),
-			ApiKeyID:     nullStr(e.APIKeyID),
-			ClientIp:     nullStr(e.ClientIP),
-			Action:       e.Action,
-			ResourceType: e.ResourceType,
-			ResourceID:   nullStr(e.ResourceID),
-			RequestData:  e.RequestData,
-			ResponseData: e.ResponseData,
-			Status:       e.Status,
-			ErrorMessage: nullStr(e.ErrorMessage),
-			DurationMs:   e.DurationMS,
-			CreatedAt:    e.CreatedAt,
-		}
-	}
-	n = 0
 	err = pgx.BeginFunc(ctx, r.c, func(tx pgx.Tx) error {
-		var firstErr error
-		pgdb.New(tx).AuditLogInsertIgnore(ctx, ignore).QueryRow(func(_ int, _ int64, err error) {
-			switch {
-			case err == nil:
-				n++
-			case errors.Is(err, pgx.ErrNoRows): // stored already
-			case firstErr == nil:
-				firstErr = err
-			}
-		})
-		return firstErr
+		if _, err := tx.Exec(ctx, stageCreate); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{auditStage}, auditCopyColumns, &auditCopySource{rows: rows}); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, stageInsert)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		_, err = tx.Exec(ctx, "DROP TABLE "+auditStage) // InsertBatch may run again in this transaction
+		return err
 	})
 	if err != nil {
 		return 0, mapErr(op, err)
 	}
 	return n, nil
 }
+
+// The retry path's statements, written here rather than in queries/: sqlc
+// cannot know a temporary table. They name the columns of auditCopyColumns.
+const auditStage = "mcpstore_audit_stage"
+
+var (
+	stageCreate = "CREATE TEMPORARY TABLE " + auditStage + " ON COMMIT DROP AS SELECT " +
+		strings.Join(auditCopyColumns, ", ") + " FROM audit_logs WITH NO DATA"
+	stageInsert = "INSERT INTO audit_logs (" + strings.Join(auditCopyColumns, ", ") + ") SELECT " +
+		strings.Join(auditCopyColumns, ", ") + " FROM " + auditStage + " ON CONFLICT (event_id) DO NOTHING"
+)
 
 // auditCopyColumns are the columns InsertBatch copies, those of the
 // AuditLogInsertBatch query (queries/postgres/audit_logs.sql), in its

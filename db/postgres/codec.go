@@ -20,7 +20,7 @@ func RegisterTypes(ctx context.Context, conn *pgx.Conn) error {
 	conn.TypeMap().RegisterType(&pgtype.Type{
 		Name:  "jsonb",
 		OID:   pgtype.JSONBOID,
-		Codec: &jsonbCodec{pgtype.JSONBCodec{Marshal: json.Marshal, Unmarshal: unmarshalJSON}},
+		Codec: &jsonbCodec{pgtype.JSONBCodec{Marshal: json.Marshal, Unmarshal: json.Unmarshal}},
 	})
 	return nil
 }
@@ -56,16 +56,4 @@ func (s rawMessageScan) Scan(src []byte, dst any) error {
 	}
 	*p = append(json.RawMessage(nil), src...) // src is pgx's read buffer
 	return nil
-}
-
-// unmarshalJSON is json.Unmarshal, but for a *json.RawMessage (reached
-// through a pointer to one), which it fills with a copy of data as
-// json.RawMessage.UnmarshalJSON would, without first checking that data is
-// valid JSON (the server sent it as jsonb).
-func unmarshalJSON(data []byte, v any) error {
-	if p, ok := v.(*json.RawMessage); ok {
-		*p = append(json.RawMessage(nil), data...)
-		return nil
-	}
-	return json.Unmarshal(data, v)
 }

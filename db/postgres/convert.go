@@ -40,10 +40,11 @@ func timeOf(p *time.Time) time.Time {
 }
 
 // jsonOf returns a jsonb value in mcpstore's canonical form: jsonb already
-// orders keys and prints numbers that way, and only the spaces it prints
-// after ',' and ':' go. b is a fresh copy of the column, made for this row
-// alone (by RegisterTypes' codec, or by json.Unmarshal on a pool without
-// it), so the spaces are removed in place, at no allocation.
+// orders keys and prints numbers that way, and only the white space outside
+// strings (jsonb prints a space after ',' and ':') goes. b is a fresh copy
+// of the column, made for this row alone (by RegisterTypes' codec, or by
+// json.Unmarshal on a pool without it), so the spaces are removed in place,
+// at no allocation.
 func jsonOf(b []byte) json.RawMessage {
 	if b == nil {
 		return nil

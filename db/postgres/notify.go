@@ -14,8 +14,7 @@ import (
 // keyChannel is the NOTIFY channel of changed API keys; the payload is the
 // key's id (never its hash). A trigger on api_keys (migration 00003) sends
 // it for every update that changes what gateway.Keys caches of a key, and
-// for every delete, whichever statement makes them; APIKeyRevoke sends it
-// itself too.
+// for every delete, whichever statement makes them.
 const keyChannel = "mcpstore_api_keys"
 
 // Reconnection backoff of the listener: doubling from the first delay up to

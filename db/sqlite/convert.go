@@ -79,5 +79,3 @@ func listOf(s string) []string {
 }
 
 func limits(p db.Page) (off, lim int64) { return int64(p.Offset), int64(p.Limit) }
-
-// oneRow turns "no row changed" into ErrNotFound.

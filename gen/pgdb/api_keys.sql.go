@@ -347,15 +347,11 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserPara
 }
 
 const aPIKeyRevoke = `-- name: APIKeyRevoke :one
-WITH revoked AS (
-    UPDATE api_keys SET
-        revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= $1::timestamptz THEN revoked_at ELSE $1::timestamptz END,
-        revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= $1::timestamptz THEN revoke_reason ELSE $2::text END
-    WHERE id = $3
-    RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
-)
-SELECT api_keys.id, api_keys.name, api_keys.prefix, api_keys.key_hash, api_keys.user_id, api_keys.roles, api_keys.permissions, api_keys.is_active, api_keys.created_at, api_keys.expires_at, api_keys.last_used_at, api_keys.metadata, api_keys.revoked_at, api_keys.revoke_reason, pg_notify('mcpstore_api_keys', api_keys.id) IS NULL AS notified
-FROM revoked AS api_keys
+UPDATE api_keys SET
+    revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= $1::timestamptz THEN revoked_at ELSE $1::timestamptz END,
+    revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= $1::timestamptz THEN revoke_reason ELSE $2::text END
+WHERE id = $3
+RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
 type APIKeyRevokeParams struct {
@@ -364,37 +360,27 @@ type APIKeyRevokeParams struct {
 	ID           string
 }
 
-type APIKeyRevokeRow struct {
-	ApiKey   ApiKey
-	Notified interface{}
-}
-
 // Sets when the key stops working and why. A revocation is never postponed:
-// a key revoked already keeps the earlier time and its reason. The
-// pg_notify in the same statement tells every listening process (see
-// db/postgres/notify.go) at commit, and only if it commits, even on a
-// database whose migrations stop before 00003's trigger, which sends the
-// same notification: PostgreSQL delivers identical notifications of one
-// transaction once.
-func (q *Queries) APIKeyRevoke(ctx context.Context, arg APIKeyRevokeParams) (*APIKeyRevokeRow, error) {
+// a key revoked already keeps the earlier time and its reason. Migration
+// 00003's trigger tells every listening process at commit.
+func (q *Queries) APIKeyRevoke(ctx context.Context, arg APIKeyRevokeParams) (*ApiKey, error) {
 	row := q.db.QueryRow(ctx, aPIKeyRevoke, arg.RevokedAt, arg.RevokeReason, arg.ID)
-	var i APIKeyRevokeRow
+	var i ApiKey
 	err := row.Scan(
-		&i.ApiKey.ID,
-		&i.ApiKey.Name,
-		&i.ApiKey.Prefix,
-		&i.ApiKey.KeyHash,
-		&i.ApiKey.UserID,
-		&i.ApiKey.Roles,
-		&i.ApiKey.Permissions,
-		&i.ApiKey.IsActive,
-		&i.ApiKey.CreatedAt,
-		&i.ApiKey.ExpiresAt,
-		&i.ApiKey.LastUsedAt,
-		&i.ApiKey.Metadata,
-		&i.ApiKey.RevokedAt,
-		&i.ApiKey.RevokeReason,
-		&i.Notified,
+		&i.ID,
+		&i.Name,
+		&i.Prefix,
+		&i.KeyHash,
+		&i.UserID,
+		&i.Roles,
+		&i.Permissions,
+		&i.IsActive,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
 	)
 	return &i, err
 }

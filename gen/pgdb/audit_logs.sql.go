@@ -510,7 +510,6 @@ WITH g AS (
         WHERE e.created_at >= $2 AND e.created_at < $4
     ) AS c
     GROUP BY c.status, c.action
-    HAVING sum(c.n) > 0
 ), p AS (
     SELECT count(duration_ms) AS nd,
            COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p50,

@@ -54,21 +54,13 @@ WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @used_at);
 
 -- name: APIKeyRevoke :one
 -- Sets when the key stops working and why. A revocation is never postponed:
--- a key revoked already keeps the earlier time and its reason. The
--- pg_notify in the same statement tells every listening process (see
--- db/postgres/notify.go) at commit, and only if it commits, even on a
--- database whose migrations stop before 00003's trigger, which sends the
--- same notification: PostgreSQL delivers identical notifications of one
--- transaction once.
-WITH revoked AS (
-    UPDATE api_keys SET
-        revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= @revoked_at::timestamptz THEN revoked_at ELSE @revoked_at::timestamptz END,
-        revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= @revoked_at::timestamptz THEN revoke_reason ELSE sqlc.narg('revoke_reason')::text END
-    WHERE id = @id
-    RETURNING *
-)
-SELECT sqlc.embed(api_keys), pg_notify('mcpstore_api_keys', api_keys.id) IS NULL AS notified
-FROM revoked AS api_keys;
+-- a key revoked already keeps the earlier time and its reason. Migration
+-- 00003's trigger tells every listening process at commit.
+UPDATE api_keys SET
+    revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= @revoked_at::timestamptz THEN revoked_at ELSE @revoked_at::timestamptz END,
+    revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= @revoked_at::timestamptz THEN revoke_reason ELSE sqlc.narg('revoke_reason')::text END
+WHERE id = @id
+RETURNING *;
 
 -- name: APIKeyUpdateLastUsedBatch :execrows
 -- Many uses in one statement, one (id, used_at) pair per key. Never moves

@@ -12,17 +12,6 @@ INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, cli
 VALUES (@event_id, @request_id, @trace_id, @user_id, @api_key_id, @client_ip, @action, @resource_type, @resource_id,
         @request_data, @response_data, @status, @error_message, @duration_ms, @created_at);
 
--- name: AuditLogInsertIgnore :batchone
--- The slow path of AuditLogInsertBatch, for a batch that COPY refused because
--- some of its events are stored already (a retry after an ambiguous failure).
-INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
-                        request_data, response_data, status, error_message, duration_ms, created_at)
-VALUES (@event_id, @request_id, sqlc.narg('trace_id'), sqlc.narg('user_id'), sqlc.narg('api_key_id'), sqlc.narg('client_ip'),
-        @action, @resource_type, sqlc.narg('resource_id'), sqlc.narg('request_data'), sqlc.narg('response_data'), @status,
-        sqlc.narg('error_message'), sqlc.narg('duration_ms'), @created_at)
-ON CONFLICT (event_id) DO NOTHING
-RETURNING id;
-
 -- name: AuditLogGetByID :one
 SELECT * FROM audit_logs WHERE id = @id;
 
@@ -66,7 +55,6 @@ WITH g AS (
         WHERE e.created_at >= @full_to AND e.created_at < @to_time
     ) AS c
     GROUP BY c.status, c.action
-    HAVING sum(c.n) > 0
 ), p AS (
     SELECT count(duration_ms) AS nd,
            COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms), 0)::float8 AS p50,

@@ -14,10 +14,9 @@
 -- the same row, so concurrent single-event writes to it wait for each
 -- other's commits (the Auditor's batches barely notice). Each statement
 -- upserts in key order (text in byte order, COLLATE "C", whatever the
--- database's collation, as InsertBatch sorts in Go), so two statements
--- never lock rows in opposite orders; a transaction of several statements
--- may, and then PostgreSQL aborts one of two such transactions as a
--- deadlock.
+-- database's collation), so two statements never lock rows in opposite
+-- orders; a transaction of several statements may, and then PostgreSQL
+-- aborts one of two such transactions as a deadlock.
 --
 -- Hours are UTC hours whatever the session's TimeZone (date_trunc at
 -- 'UTC'); Go's Time.Truncate(time.Hour) gives the same ones.
