@@ -45,10 +45,11 @@ type AuditorOptions struct {
 	// PostgreSQL, one transaction on SQLite). Default 1000, at most
 	// db.MaxLimit.
 	BatchSize int
-	// FlushInterval is the longest a recorded event waits before the
-	// writer stores it when fewer than BatchSize are waiting. Default 200ms.
+	// FlushInterval is the longest the collector holds fewer than BatchSize
+	// events before it hands them to a writer, which may still be busy with
+	// earlier batches. Default 200ms.
 	FlushInterval time.Duration
-	// BufferSize is how many recorded events may wait for the writer.
+	// BufferSize is how many recorded events may wait for the collector.
 	// Default 10,000.
 	BufferSize int
 	// DropWhenFull makes Record drop an event, count it and return
@@ -56,7 +57,7 @@ type AuditorOptions struct {
 	// for room instead, and nothing is lost.
 	DropWhenFull bool
 	// RetryMinDelay and RetryMaxDelay bound the exponential backoff between
-	// attempts to store a batch while the database is unavailable. The
+	// attempts to store a batch while the database is unavailable. A
 	// writer keeps the batch and retries until it is stored or Close gives
 	// up. Defaults 50ms and 5s.
 	RetryMinDelay time.Duration
@@ -133,7 +134,7 @@ type AuditStats struct {
 	Dropped uint64
 	// Invalid: events refused by validation (db.ErrInvalid), not stored.
 	Invalid uint64
-	// Failed: events the writer gave up on: the database refused them for
+	// Failed: events a writer gave up on: the database refused them for
 	// a reason other than a passing one, or Close ran out of time.
 	Failed uint64
 	// Retries: attempts to store a batch that failed for a passing reason
@@ -144,11 +145,11 @@ type AuditStats struct {
 // Auditor records audit events without making the caller wait for the
 // database. Record puts an event in a bounded buffer; a background
 // collector redacts, truncates and validates the events, and writers store
-// them in batches
-// through AuditLogs().InsertBatch (one COPY on PostgreSQL, one transaction on
-// SQLite), retrying while the database is unavailable. Every event carries
-// an event id from Record on, so a batch retried after an ambiguous failure
-// is stored once. Close stores what is left and stops the writer.
+// them in batches through AuditLogs().InsertBatch (one COPY on PostgreSQL,
+// one transaction on SQLite), retrying while the database is unavailable.
+// Every event carries an event id from Record on, so a batch retried after
+// an ambiguous failure is stored once. Close stores what is left and stops
+// the collector and the writers.
 //
 // An Auditor works on any db.Store and is safe for concurrent use.
 type Auditor struct {
@@ -162,8 +163,8 @@ type Auditor struct {
 	closed bool
 	events chan db.AuditLogCreate
 
-	batches chan []db.AuditLogCreate // from the collector to the writer
-	// ctx is the writer's; cancel abandons the remaining work when Close
+	batches chan []db.AuditLogCreate // from the collector to the writers
+	// ctx is the writers'; cancel abandons the remaining work when Close
 	// runs out of time.
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -259,13 +260,13 @@ func (a *Auditor) Stats() AuditStats {
 }
 
 // Close stops accepting events, stores every buffered one (retrying while
-// the database is unavailable) and stops the writer. When ctx ends first,
+// the database is unavailable) and stops the writers. When ctx ends first,
 // it abandons the events not yet stored, counts them as Failed and returns
 // an error wrapping ctx's. Later calls wait for the same end.
 func (a *Auditor) Close(ctx context.Context) error {
 	a.closeOnce.Do(func() {
 		// In a goroutine: taking the lock waits for Records blocked on a
-		// full buffer, which the writer may take a while to empty.
+		// full buffer, which the writers may take a while to empty.
 		go func() {
 			a.mu.Lock()
 			a.closed = true

@@ -117,8 +117,9 @@ type KeysOptions struct {
 	// expiry gets now+MaxLifetime. A rotated key inherits the lifetime of
 	// the key it replaces, capped at MaxLifetime.
 	MaxLifetime time.Duration
-	// ListenWait bounds how long NewKeys waits for the revocation listener
-	// (PostgreSQL) to start; it keeps trying after. Default 5s.
+	// ListenWait bounds how long NewKeys waits for the key change listener
+	// (on a store that is a db.KeyChangeListener: both engines) to start;
+	// it keeps trying after. Default 5s.
 	ListenWait time.Duration
 	// Logger receives refusals (at Debug, with the reason and key id),
 	// flush failures and listener trouble. Nil discards. Raw keys are
@@ -226,7 +227,7 @@ func NewKeys(ctx context.Context, store db.Store, opts KeysOptions) (*Keys, erro
 	return k, nil
 }
 
-// listen starts the revocation listener and waits for it to start.
+// listen starts the key change listener and waits for it to start.
 func (k *Keys) listen(ctx, bg context.Context, l db.KeyChangeListener) {
 	ready := make(chan struct{})
 	var once sync.Once

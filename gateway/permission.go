@@ -24,7 +24,8 @@ func Allows(patterns []string, want string) bool {
 // matchPattern matches s against p, where '*' matches any run of
 // characters. Linear in practice: each '*' anchors at the first place its
 // next literal part fits, which is enough when only '*' is special. It
-// allocates nothing: it runs for every tool of every tools/list.
+// allocates nothing (it runs for every tool of every tools/list; the
+// permission string it is given is built once per tool by the caller).
 func matchPattern(p, s string) bool {
 	first, rest, ok := strings.Cut(p, "*")
 	if !ok {

@@ -43,8 +43,8 @@ func DefaultRedactKeys() []string {
 // been stored in (db.CanonicalJSON), and the preview its first bytes as a
 // JSON string (cut on a character boundary), so that the whole object stays
 // within the limit (when the limit leaves room for the object around the
-// preview, about 45 bytes) and the stored value is still a JSON object. A Redactor
-// is safe for concurrent use.
+// preview, about 45 bytes) and the stored value is still a JSON object. A
+// Redactor is safe for concurrent use.
 type Redactor struct {
 	keys     map[string]struct{}
 	maxBytes int
@@ -96,18 +96,20 @@ func (r *Redactor) apply(raw json.RawMessage, validate bool) (json.RawMessage, e
 	if raw == nil {
 		return nil, nil
 	}
+	if r.maxBytes <= 0 || len(raw) <= r.maxBytes {
+		if !r.mayHoldSecret(raw) {
+			// Returned as it is: the store checks UTF-8 and JSON when it
+			// canonicalises it, so only Redact checks here.
+			if validate && (!utf8.Valid(raw) || !json.Valid(raw)) {
+				return raw, errInvalid(raw)
+			}
+			return raw, nil
+		}
+	}
 	// Go's JSON decoder would quietly turn invalid UTF-8 into U+FFFD; the
 	// store refuses it (PostgreSQL cannot hold it), so refuse it here too.
 	if !utf8.Valid(raw) {
 		return raw, fmt.Errorf("not valid UTF-8")
-	}
-	if r.maxBytes <= 0 || len(raw) <= r.maxBytes {
-		if !r.mayHoldSecret(raw) {
-			if validate && !json.Valid(raw) {
-				return raw, fmt.Errorf("not valid JSON")
-			}
-			return raw, nil
-		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber() // numbers pass through exactly as written
@@ -139,6 +141,14 @@ func (r *Redactor) apply(raw json.RawMessage, validate bool) (json.RawMessage, e
 		}
 	}
 	return out, nil
+}
+
+// errInvalid says why raw, which is not valid JSON or not UTF-8, is refused.
+func errInvalid(raw []byte) error {
+	if !utf8.Valid(raw) {
+		return fmt.Errorf("not valid UTF-8")
+	}
+	return fmt.Errorf("not valid JSON")
 }
 
 // mayHoldSecret reports whether raw could hold a secret field name, by a

@@ -125,9 +125,10 @@ func keysCreate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := noArgs("keys create", pos); err != nil {
+		return err
+	}
 	switch {
-	case len(pos) > 0:
-		return usagef("keys create: unexpected argument %q", pos[0])
 	case *name == "":
 		return usagef("keys create: --name is required")
 	case expires.set && expires.d <= 0:
