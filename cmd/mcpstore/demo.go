@@ -19,6 +19,7 @@ import (
 	"github.com/mcpstore/mcpstore/db/sqlite"
 	"github.com/mcpstore/mcpstore/examples/mcpserver/exampleserver"
 	"github.com/mcpstore/mcpstore/gateway"
+	"github.com/mcpstore/mcpstore/internal/mcphttp"
 )
 
 func init() {
@@ -94,7 +95,7 @@ func demo(e *env, args []string) (err error) {
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcpstore-demo", Version: "1"}, nil)
 	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
-		Endpoint: url, HTTPClient: &http.Client{Transport: bearer{raw}}, MaxRetries: -1,
+		Endpoint: url, HTTPClient: &http.Client{Transport: mcphttp.Bearer(raw)}, MaxRetries: -1,
 	}, nil)
 	if err != nil {
 		return fmt.Errorf("demo: connect: %w", err)
@@ -131,9 +132,9 @@ func demo(e *env, args []string) (err error) {
 	fmt.Fprintf(w, "Refused: %v\n", err)
 
 	section(w, "A wrong key")
-	status, err := initializeStatus(ctx, url, "mcp_this_is_not_a_key")
+	status, _, err := mcphttp.Initialize(ctx, url, "mcp_this_is_not_a_key")
 	if err != nil {
-		return err
+		return fmt.Errorf("demo: raw request: %w", err)
 	}
 	fmt.Fprintf(w, "POST initialize with a wrong bearer token: HTTP %d %s; nothing ran.\n", status, http.StatusText(status))
 
@@ -168,33 +169,4 @@ func demo(e *env, args []string) (err error) {
 
 func section(w io.Writer, title string) {
 	fmt.Fprintf(w, "\n== %s\n", title)
-}
-
-// bearer adds an Authorization header to every request.
-type bearer struct{ token string }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-// initializeStatus sends a raw MCP initialize request with key as its
-// bearer token and returns the HTTP status.
-func initializeStatus(ctx context.Context, url, key string) (int, error) {
-	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("demo: raw request: %w", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
 }

@@ -1,11 +1,11 @@
 package dbtest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,8 +100,9 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 	})
 
 	// GetForUpdate returns what Get does and, in a transaction, holds the
-	// key: a second transaction's GetForUpdate returns only after the first
-	// has ended.
+	// key: another transaction's GetForUpdate waits until the first ends
+	// (here, until its own deadline). On SQLite the second transaction
+	// already waits to begin, for the one write lock.
 	t.Run("GetForUpdate", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		k, err := s.APIKeys().Create(ctx, newKey(1))
@@ -110,27 +111,23 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		require.NoError(t, err)
 		assert.Equal(t, k, got, "outside a transaction it is Get")
 
-		var ended atomic.Bool
-		second := make(chan error, 1)
-		err = s.InTx(ctx, func(tx db.Repositories) error {
+		require.NoError(t, s.InTx(ctx, func(tx db.Repositories) error {
 			if _, err := tx.APIKeys().GetForUpdate(ctx, k.ID); err != nil {
 				return err
 			}
-			go func() {
-				second <- s.InTx(ctx, func(tx db.Repositories) error {
-					_, err := tx.APIKeys().GetForUpdate(ctx, k.ID)
-					if err == nil && !ended.Load() {
-						err = errors.New("read the key while another transaction held it")
-					}
-					return err
-				})
-			}()
-			time.Sleep(200 * time.Millisecond) // time for the second to get ahead
-			ended.Store(true)
+			short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			defer cancel()
+			err := s.InTx(short, func(tx db.Repositories) error {
+				_, err := tx.APIKeys().GetForUpdate(short, k.ID)
+				return err
+			})
+			assert.ErrorIs(t, err, context.DeadlineExceeded, "read the key while another transaction held it")
 			return nil
-		})
-		require.NoError(t, err)
-		assert.NoError(t, <-second)
+		}))
+		require.NoError(t, s.InTx(ctx, func(tx db.Repositories) error {
+			_, err := tx.APIKeys().GetForUpdate(ctx, k.ID)
+			return err
+		}), "free again once the first transaction ended")
 	})
 
 	t.Run("FindByPrefix", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func exerciseKeyChanges(t *testing.T, e Engine) {
 	if !ok {
 		t.Fatalf("the %s Store is not a db.KeyChangeListener", e.Name)
 	}
-	heard := Listen(t, l)
+	heard := Listen(t, l, 64).Heard
 	keys := s.APIKeys()
 
 	n := 0
@@ -119,24 +120,45 @@ func exerciseKeyChanges(t *testing.T, e Engine) {
 	})
 }
 
-// Listen starts l's listener for the rest of the test, waits until it
-// listens, and returns the channel of the key ids it hears. When the test
-// ends it stops the listener and checks that it returned.
-func Listen(t *testing.T, l db.KeyChangeListener) <-chan string {
+// Listener is a key change listener started for the rest of a test.
+type Listener struct {
+	// Heard receives the key ids the listener hears.
+	Heard   <-chan string
+	listens atomic.Int32
+}
+
+// Listens is how many times the listener has said it listens: once when it
+// starts, and once more each time it may have missed changes.
+func (l *Listener) Listens() int32 { return l.listens.Load() }
+
+// Next returns the next key id heard, failing t after 5s of silence.
+func (l *Listener) Next(t *testing.T) string {
 	t.Helper()
-	heard := make(chan string, 64)
-	listening := make(chan struct{}, 1)
+	select {
+	case id := <-l.Heard:
+		return id
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing heard within 5s")
+		return ""
+	}
+}
+
+// Listen starts kl's listener for the rest of the test, with room for
+// buffer ids not yet read, and waits until it listens. When the test ends
+// it stops the listener and checks that it returned.
+func Listen(t *testing.T, kl db.KeyChangeListener, buffer int) *Listener {
+	t.Helper()
+	heard := make(chan string, buffer)
+	l := &Listener{Heard: heard}
 	ctx, stop := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- l.ListenKeyChanges(ctx,
-			func() {
-				select {
-				case listening <- struct{}{}:
-				default:
-				}
-			},
-			func(id string) { heard <- id })
+		done <- kl.ListenKeyChanges(ctx, func() { l.listens.Add(1) }, func(id string) {
+			select {
+			case heard <- id:
+			case <-ctx.Done(): // the test has ended; nobody reads
+			}
+		})
 	}()
 	t.Cleanup(func() {
 		stop()
@@ -147,10 +169,6 @@ func Listen(t *testing.T, l db.KeyChangeListener) <-chan string {
 			t.Error("the listener did not stop within 10s of its context's end")
 		}
 	})
-	select {
-	case <-listening:
-	case <-time.After(10 * time.Second):
-		t.Fatal("not listening after 10s")
-	}
-	return heard
+	require.Eventually(t, func() bool { return l.Listens() > 0 }, 10*time.Second, time.Millisecond, "not listening after 10s")
+	return l
 }

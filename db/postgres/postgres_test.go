@@ -44,13 +44,10 @@ func TestConformance(t *testing.T) {
 // do not prepare statements, where pgx picks each parameter's type from its
 // Go type instead of asking the server (as behind a pooler that cannot
 // keep prepared statements): every value must still be sent as its column
-// expects. With -short only exec runs: both modes choose parameter types
-// the same way, and simple_protocol also inlines the values as literals.
+// expects. simple_protocol also inlines the values as literals and reads
+// every result as text.
 func TestConformanceQueryModes(t *testing.T) {
 	modes := []string{"exec", "simple_protocol"}
-	if testing.Short() {
-		modes = modes[:1]
-	}
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			e := engine

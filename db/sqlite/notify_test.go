@@ -1,8 +1,7 @@
 package sqlite_test
 
 import (
-	"context"
-	"sync/atomic"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpstore/mcpstore/db"
+	"github.com/mcpstore/mcpstore/db/dbtest"
 	"github.com/mcpstore/mcpstore/db/sqlite"
 	"github.com/mcpstore/mcpstore/internal/testdb"
 )
@@ -19,23 +19,16 @@ import (
 // then goes on with what is left.
 func TestKeyChangeLogGap(t *testing.T) {
 	ctx := t.Context()
-	url := testdb.SQLiteURL(t)
-	s := open(t, url).(*sqlite.Store)
-	k, err := s.APIKeys().Create(ctx, db.APIKeyCreate{Name: "k", Prefix: "mcp_test", KeyHash: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})
+	s := open(t, testdb.SQLiteURL(t)).(*sqlite.Store)
+	k, err := s.APIKeys().Create(ctx, newKey(1))
 	require.NoError(t, err)
+	marker, err := s.APIKeys().Create(ctx, newKey(2))
+	require.NoError(t, err)
+	l := dbtest.Listen(t, s, 2000)
+	require.EqualValues(t, 1, l.Listens())
 
-	var listens atomic.Int32
-	heard := make(chan string, 2000)
-	lctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- s.ListenKeyChanges(lctx, func() { listens.Add(1) }, func(id string) { heard <- id })
-	}()
-	t.Cleanup(func() { stop(); <-done })
-	require.Eventually(t, func() bool { return listens.Load() == 1 }, 10*time.Second, time.Millisecond)
-
-	// 1,500 changes in one transaction: the reader sees none of them until
-	// they commit, and then only the last 1,000 are left.
+	// 1,500 changes in one transaction: once they commit, only the last
+	// 1,000 are left.
 	require.NoError(t, s.InTx(ctx, func(tx db.Repositories) error {
 		for i := range 1500 {
 			if _, err := tx.APIKeys().Update(ctx, k.ID, db.APIKeyUpdate{IsActive: db.Set(i%2 == 1)}); err != nil {
@@ -48,21 +41,13 @@ func TestKeyChangeLogGap(t *testing.T) {
 	require.NoError(t, s.DB().QueryRow("SELECT count(*) FROM api_key_changes").Scan(&n))
 	assert.EqualValues(t, 1000, n, "the log keeps the last 1,000 changes")
 
-	deadline := time.After(10 * time.Second)
-	for got := 0; got < 1000; got++ {
-		select {
-		case id := <-heard:
-			require.Equal(t, k.ID, id)
-		case <-deadline:
-			t.Fatalf("heard %d of the 1,000 changes left", got)
-		}
+	for got := range 1000 {
+		require.Equal(t, k.ID, l.Next(t), "change %d of the 1,000 left", got)
 	}
-	assert.EqualValues(t, 2, listens.Load(), "told once more to drop its cache, for the 500 dropped")
-	select {
-	case id := <-heard:
-		t.Fatalf("heard more than the log held: %s", id)
-	case <-time.After(3 * sqlite.KeyPollInterval):
-	}
+	assert.EqualValues(t, 2, l.Listens(), "told once more to drop its cache, for the 500 dropped")
+	// Nothing more than the log held: the next change heard is the marker's.
+	require.NoError(t, s.APIKeys().Deactivate(ctx, marker.ID))
+	assert.Equal(t, marker.ID, l.Next(t))
 }
 
 // INSERT OR REPLACE, which deletes the row it replaces without firing
@@ -72,47 +57,40 @@ func TestKeyChangeLogGap(t *testing.T) {
 func TestKeyChangeLogReplaceAndRestart(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, testdb.SQLiteURL(t)).(*sqlite.Store)
-	hash := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-	k, err := s.APIKeys().Create(ctx, db.APIKeyCreate{Name: "k", Prefix: "mcp_test", KeyHash: hash})
+	k, err := s.APIKeys().Create(ctx, newKey(1))
 	require.NoError(t, err)
-
-	var listens atomic.Int32
-	heard := make(chan string, 16)
-	lctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- s.ListenKeyChanges(lctx, func() { listens.Add(1) }, func(id string) { heard <- id })
-	}()
-	t.Cleanup(func() { stop(); <-done })
-	require.Eventually(t, func() bool { return listens.Load() == 1 }, 10*time.Second, time.Millisecond)
-	next := func() string {
-		t.Helper()
-		select {
-		case id := <-heard:
-			return id
-		case <-time.After(5 * time.Second):
-			t.Fatal("nothing heard within 5s")
-			return ""
-		}
+	marker, err := s.APIKeys().Create(ctx, newKey(2))
+	require.NoError(t, err)
+	l := dbtest.Listen(t, s, 16)
+	changes := func() (n int64) {
+		require.NoError(t, s.DB().QueryRow("SELECT count(*) FROM api_key_changes").Scan(&n))
+		return n
 	}
 
 	// The same hash under another id: the old key is replaced.
-	_, err = s.DB().ExecContext(ctx, `INSERT OR REPLACE INTO api_keys (id, name, prefix, key_hash) VALUES ('other', 'k2', 'mcp_test', ?)`, hash)
+	_, err = s.DB().ExecContext(ctx, `INSERT OR REPLACE INTO api_keys (id, name, prefix, key_hash) VALUES ('other', 'k2', 'mcp_test', ?)`, k.KeyHash)
 	require.NoError(t, err)
-	assert.Equal(t, k.ID, next())
+	assert.Equal(t, k.ID, l.Next(t))
 
-	// A Create that conflicts is refused and logs nothing: the next change
-	// heard is the marker's.
-	_, err = s.APIKeys().Create(ctx, db.APIKeyCreate{Name: "dup", Prefix: "mcp_test", KeyHash: hash})
+	// A Create that conflicts is refused and logs nothing: the log does not
+	// grow, and the next change heard is the marker's.
+	before := changes()
+	_, err = s.APIKeys().Create(ctx, db.APIKeyCreate{Name: "dup", Prefix: "mcp_test", KeyHash: k.KeyHash})
 	require.ErrorIs(t, err, db.ErrConflict)
-	require.NoError(t, s.APIKeys().Deactivate(ctx, "other"))
-	assert.Equal(t, "other", next())
+	assert.Equal(t, before, changes())
+	require.NoError(t, s.APIKeys().Deactivate(ctx, marker.ID))
+	assert.Equal(t, marker.ID, l.Next(t))
 
 	require.NoError(t, s.MigrateDown(ctx))
 	require.NoError(t, s.MigrateUp(ctx))
-	require.Eventually(t, func() bool { return listens.Load() == 2 }, 10*time.Second, time.Millisecond,
+	require.Eventually(t, func() bool { return l.Listens() == 2 }, 10*time.Second, time.Millisecond,
 		"a log started over below what was read means changes may have been missed")
-	_, err = s.APIKeys().Update(ctx, "other", db.APIKeyUpdate{IsActive: db.Set(true)})
+	_, err = s.APIKeys().Update(ctx, marker.ID, db.APIKeyUpdate{IsActive: db.Set(true)})
 	require.NoError(t, err)
-	assert.Equal(t, "other", next(), "and reading goes on in the new log")
+	assert.Equal(t, marker.ID, l.Next(t), "and reading goes on in the new log")
+}
+
+// newKey is a key of its own name and hash.
+func newKey(n int) db.APIKeyCreate {
+	return db.APIKeyCreate{Name: fmt.Sprint("k", n), Prefix: "mcp_test", KeyHash: fmt.Sprintf("%064x", n)}
 }

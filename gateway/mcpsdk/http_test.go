@@ -2,7 +2,7 @@ package mcpsdk_test
 
 import (
 	"context"
-	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,19 +17,9 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/gateway"
 	"github.com/mcpstore/mcpstore/gateway/mcpsdk"
+	"github.com/mcpstore/mcpstore/internal/mcphttp"
 	"github.com/mcpstore/mcpstore/internal/testdb"
 )
-
-// headers sets its headers on every request.
-type headers map[string]string
-
-func (h headers) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	for k, v := range h {
-		r.Header.Set(k, v)
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
 
 // served is an MCP server with one tool, echo, behind a Gateway over HTTP.
 type served struct {
@@ -57,7 +47,7 @@ func serve(t *testing.T, s db.Store, opts mcpsdk.Options, keyOpts gateway.KeysOp
 }
 
 // call issues a key, connects with it and hdr, and calls echo with meta.
-func (sv served) call(t *testing.T, hdr headers, meta mcp.Meta) {
+func (sv served) call(t *testing.T, hdr mcphttp.Headers, meta mcp.Meta) {
 	t.Helper()
 	ctx := t.Context()
 	raw, _, err := sv.keys.Issue(ctx, gateway.IssueOptions{Name: "k", Owner: "alice", Permissions: []string{"tools:call:*"}})
@@ -93,7 +83,7 @@ func TestHTTPAuditFields(t *testing.T) {
 		t.Run(engine+"/BehindATrustedProxy", func(t *testing.T) {
 			s := testdb.Open(t, testdb.URL(t, engine))
 			sv := serve(t, s, mcpsdk.Options{ServerID: "srv", TrustForwardedFor: true}, gateway.KeysOptions{})
-			sv.call(t, headers{"X-Forwarded-For": "203.0.113.9, 10.0.0.1", "X-Request-Id": "req-abc"},
+			sv.call(t, mcphttp.Headers{"X-Forwarded-For": "203.0.113.9, 10.0.0.1", "X-Request-Id": "req-abc"},
 				mcp.Meta{"traceparent": "00-" + traceHex + "-00f067aa0ba902b7-01"})
 			ev := sv.lastCall(t, s)
 			assert.Equal(t, "203.0.113.9", ev.ClientIP, "the first hop of X-Forwarded-For")
@@ -104,11 +94,13 @@ func TestHTTPAuditFields(t *testing.T) {
 			s := testdb.Open(t, testdb.URL(t, engine))
 			sv := serve(t, s, mcpsdk.Options{ServerID: "srv"}, gateway.KeysOptions{})
 			long := strings.Repeat("r", 201)
-			sv.call(t, headers{"X-Forwarded-For": "203.0.113.9", "X-Request-Id": long},
+			sv.call(t, mcphttp.Headers{"X-Forwarded-For": "203.0.113.9", "X-Request-Id": long},
 				mcp.Meta{"traceparent": "00-" + strings.Repeat("0", 32) + "-00f067aa0ba902b7-01"})
 			ev := sv.lastCall(t, s)
-			assert.Equal(t, "127.0.0.1", ev.ClientIP, "X-Forwarded-For is ignored unless trusted")
-			_, err := uuid.Parse(ev.RequestID)
+			host, _, err := net.SplitHostPort(strings.TrimPrefix(sv.url, "http://"))
+			require.NoError(t, err)
+			assert.Equal(t, host, ev.ClientIP, "X-Forwarded-For is ignored unless trusted: the peer's address")
+			_, err = uuid.Parse(ev.RequestID)
 			assert.NoError(t, err, "a request id over 200 characters is replaced by a generated one: %q", ev.RequestID)
 			assert.Empty(t, ev.TraceID, "an all-zero trace id is invalid")
 		})
@@ -119,32 +111,18 @@ func TestHTTPAuditFields(t *testing.T) {
 // refused key: the client gets 500 (and may retry), not 401, and the
 // response does not echo the key.
 func TestHTTPDatabaseFailureIs500(t *testing.T) {
-	for _, engine := range testdb.Engines {
-		t.Run(engine, func(t *testing.T) {
-			s := testdb.Open(t, testdb.URL(t, engine))
-			sv := serve(t, s, mcpsdk.Options{ServerID: "srv"}, gateway.KeysOptions{CacheSize: -1})
-			raw, _, err := sv.keys.Issue(t.Context(), gateway.IssueOptions{Name: "k"})
-			require.NoError(t, err)
-			post := func() (int, string) {
-				body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
-				req, err := http.NewRequest(http.MethodPost, sv.url, strings.NewReader(body))
-				require.NoError(t, err)
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json, text/event-stream")
-				req.Header.Set("Authorization", "Bearer "+raw)
-				resp, err := http.DefaultClient.Do(req)
-				require.NoError(t, err)
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				return resp.StatusCode, string(b)
-			}
-			code, _ := post()
-			require.Equal(t, http.StatusOK, code, "the key works while the database does")
+	testdb.EachEngine(t, func(t *testing.T, s db.Store) {
+		sv := serve(t, s, mcpsdk.Options{ServerID: "srv"}, gateway.KeysOptions{CacheSize: -1})
+		raw, _, err := sv.keys.Issue(t.Context(), gateway.IssueOptions{Name: "k"})
+		require.NoError(t, err)
+		code, _, err := mcphttp.Initialize(t.Context(), sv.url, raw)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, code, "the key works while the database does")
 
-			require.NoError(t, s.Close())
-			code, body := post()
-			assert.Equal(t, http.StatusInternalServerError, code)
-			assert.NotContains(t, body, raw)
-		})
-	}
+		require.NoError(t, s.Close())
+		code, body, err := mcphttp.Initialize(t.Context(), sv.url, raw)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusInternalServerError, code)
+		assert.NotContains(t, string(body), raw)
+	})
 }

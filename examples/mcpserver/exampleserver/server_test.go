@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,55 +17,36 @@ import (
 	"github.com/mcpstore/mcpstore/examples/mcpserver/exampleserver"
 	"github.com/mcpstore/mcpstore/gateway"
 	"github.com/mcpstore/mcpstore/gateway/mcpsdk"
+	"github.com/mcpstore/mcpstore/internal/mcphttp"
 	"github.com/mcpstore/mcpstore/internal/testdb"
 )
 
 // traceID is the W3C trace id every request of the test carries.
 const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
-// bearer adds an Authorization header (and a traceparent) to every request.
-type bearer struct{ token string }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	r.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 func connect(ctx context.Context, url, key string) (*mcp.ClientSession, error) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
+	transport := mcphttp.Bearer(key)
+	transport["traceparent"] = "00-" + traceID + "-00f067aa0ba902b7-01"
 	return client.Connect(ctx, &mcp.StreamableClientTransport{
-		Endpoint: url, HTTPClient: &http.Client{Transport: bearer{key}}, MaxRetries: -1,
+		Endpoint: url, HTTPClient: &http.Client{Transport: transport}, MaxRetries: -1,
 	}, nil)
 }
 
 // status returns the HTTP status of an MCP initialize request sent with key.
 func status(t *testing.T, url, key string) int {
 	t.Helper()
-	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	code, _, err := mcphttp.Initialize(t.Context(), url, key)
 	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	return resp.StatusCode
+	return code
 }
 
 func TestEndToEnd(t *testing.T) {
-	for _, engine := range testdb.Engines {
-		t.Run(engine, func(t *testing.T) { endToEnd(t, engine) })
-	}
+	testdb.EachEngine(t, endToEnd)
 }
 
-func endToEnd(t *testing.T, engine string) {
+func endToEnd(t *testing.T, store db.Store) {
 	ctx := t.Context()
-	store := testdb.Open(t, testdb.URL(t, engine))
 	srv, err := exampleserver.New(ctx, store)
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler)
