@@ -95,12 +95,13 @@ func verifyRates(ctx context.Context, r *report, s db.Store, clients []int) (cac
 
 var tpsRE = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
 
-// pgbenchSelect runs `pgbench -S` (one primary-key select per
-// transaction) with clients connections for d on a database initialised
+// pgbenchSelect runs `pgbench -S -M prepared` (one prepared primary-key
+// select per transaction, as pgx's default statement cache sends it) with
+// clients connections for d on a database initialised
 // by `pgbench -i`, and returns its transactions per second.
 func pgbenchSelect(ctx context.Context, url string, clients int, d time.Duration) (float64, error) {
 	secs := max(1, int(d.Round(time.Second)/time.Second))
-	out, err := exec.CommandContext(ctx, "pgbench", "-S", "-n", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(clients),
+	out, err := exec.CommandContext(ctx, "pgbench", "-S", "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(clients),
 		"-T", strconv.Itoa(secs), url).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("pgbench -S: %w: %s", err, out)
@@ -114,16 +115,11 @@ func pgbenchSelect(ctx context.Context, url string, clients int, d time.Duration
 
 // keysPostgres fills the key verification rows on PostgreSQL.
 func keysPostgres(ctx context.Context, r *report) error {
-	d, err := newDatabase(ctx, r.cfg.pgURL, "mcpstore_bench_keys", true)
+	_, s, done, err := freshStore(ctx, r, "mcpstore_bench_keys", int32(r.cfg.clients[len(r.cfg.clients)-1]))
 	if err != nil {
 		return err
 	}
-	defer d.drop()
-	s, err := openPG(ctx, d, int32(r.cfg.clients[len(r.cfg.clients)-1]))
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+	defer done()
 	cached, uncached, seed, err := verifyRates(ctx, r, s, r.cfg.clients)
 	if err != nil {
 		return err
@@ -165,7 +161,7 @@ func keysPostgres(ctx context.Context, r *report) error {
 		t.rows = append(t.rows, row)
 	}
 	r.section("1. Key verification (PostgreSQL)",
-		fmt.Sprintf("Requests per second, each client verifying its own key for %s. Cached: `Keys.Verify` with its default cache (no database work once a key is known). Uncached: `CacheSize: -1`, one select by key hash per request and no write. Seed path: select by hash, `UPDATE last_used_at`, commit, per request. `pgbench -S`: PostgreSQL's own client running one primary-key select per transaction on a scale-10 `pgbench -i` database on the same server, same number of connections.", r.cfg.dur),
+		fmt.Sprintf("Requests per second, each client verifying its own key for %s. Cached: `Keys.Verify` with its default cache (no database work once a key is known). Uncached: `CacheSize: -1`, one select by key hash per request and no write. Seed path: select by hash, `UPDATE last_used_at`, commit, per request. `pgbench -S`: PostgreSQL's own client running one prepared primary-key select per transaction (`-M prepared`) on a scale-10 `pgbench -i` database on the same server, same number of connections; its rows are random among 1,000,000, where each mcpstore client reads its own key's row.", r.cfg.dur),
 		t)
 	return nil
 }

@@ -46,7 +46,6 @@ func throughput(ctx context.Context, clients int, d time.Duration, op func(ctx c
 // dropped by drop.
 type database struct {
 	url  string
-	name string
 	drop func()
 }
 
@@ -70,7 +69,7 @@ func newDatabase(ctx context.Context, base, name string, migrate bool) (*databas
 		return nil, err
 	}
 	u.Path = "/" + name
-	d := &database{url: u.String(), name: name, drop: func() {
+	d := &database{url: u.String(), drop: func() {
 		c, err := pgx.Connect(context.Background(), base)
 		if err != nil {
 			return
@@ -92,7 +91,18 @@ func newDatabase(ctx context.Context, base, name string, migrate bool) (*databas
 	return d, nil
 }
 
-// openPG opens a Store on d with room for maxConns connections.
-func openPG(ctx context.Context, d *database, maxConns int32) (*postgres.Store, error) {
-	return postgres.Open(ctx, d.url, postgres.Options{MaxConns: maxConns, MinConns: min(maxConns, 4)})
+// freshStore creates database name with mcpstore's migrations and opens a
+// Store on it with room for maxConns connections; done closes the Store
+// and drops the database.
+func freshStore(ctx context.Context, r *report, name string, maxConns int32) (d *database, s *postgres.Store, done func(), err error) {
+	d, err = newDatabase(ctx, r.cfg.pgURL, name, true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, err = postgres.Open(ctx, d.url, postgres.Options{MaxConns: maxConns, MinConns: min(maxConns, 4)})
+	if err != nil {
+		d.drop()
+		return nil, nil, nil, err
+	}
+	return d, s, func() { s.Close(); d.drop() }, nil
 }

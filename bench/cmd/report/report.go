@@ -36,12 +36,9 @@ type goalResult struct {
 
 // growthPoint is one size of the growth measurement.
 type growthPoint struct {
-	rows          int
-	verifyPerSec  float64
-	ingestPerSec  float64
-	lookupPerSec  float64
-	statsPerSec   float64
-	statsSeedRate float64
+	rows         int
+	verifyPerSec float64
+	ingestPerSec float64
 }
 
 type report struct {
