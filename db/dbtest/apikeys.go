@@ -15,8 +15,9 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 )
 
-// newKey returns a valid APIKeyCreate whose hash and name derive from n.
-func newKey(n int) db.APIKeyCreate {
+// NewKey returns a valid APIKeyCreate whose name, prefix and hash derive
+// from n.
+func NewKey(n int) db.APIKeyCreate {
 	return db.APIKeyCreate{
 		Name:    fmt.Sprintf("key-%d", n),
 		Prefix:  fmt.Sprintf("mcp_%04d", n),
@@ -58,9 +59,9 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 
 	t.Run("CreateGeneratesID", func(t *testing.T) {
 		ctx, s := setup(t, e)
-		a, err := s.APIKeys().Create(ctx, newKey(1))
+		a, err := s.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
-		b, err := s.APIKeys().Create(ctx, newKey(2))
+		b, err := s.APIKeys().Create(ctx, NewKey(2))
 		require.NoError(t, err)
 		assert.NotEmpty(t, a.ID)
 		assert.NotEqual(t, a.ID, b.ID)
@@ -69,13 +70,13 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 
 	t.Run("CreateConflict", func(t *testing.T) {
 		ctx, s := setup(t, e)
-		k, err := s.APIKeys().Create(ctx, newKey(1))
+		k, err := s.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
-		dupHash := newKey(2)
+		dupHash := NewKey(2)
 		dupHash.KeyHash = k.KeyHash
 		_, err = s.APIKeys().Create(ctx, dupHash)
 		assert.ErrorIs(t, err, db.ErrConflict)
-		dupID := newKey(3)
+		dupID := NewKey(3)
 		dupID.ID = k.ID
 		_, err = s.APIKeys().Create(ctx, dupID)
 		assert.ErrorIs(t, err, db.ErrConflict)
@@ -105,7 +106,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 	// already waits to begin, for the one write lock.
 	t.Run("GetForUpdate", func(t *testing.T) {
 		ctx, s := setup(t, e)
-		k, err := s.APIKeys().Create(ctx, newKey(1))
+		k, err := s.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
 		got, err := s.APIKeys().GetForUpdate(ctx, k.ID)
 		require.NoError(t, err)
@@ -133,7 +134,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 	t.Run("FindByPrefix", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		for i := range 3 {
-			k := newKey(i)
+			k := NewKey(i)
 			if i < 2 {
 				k.Prefix = "mcp_same"
 			}
@@ -153,7 +154,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 	t.Run("ListPaging", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		for i := range 5 {
-			_, err := s.APIKeys().Create(ctx, newKey(i))
+			_, err := s.APIKeys().Create(ctx, NewKey(i))
 			require.NoError(t, err)
 		}
 		page, err := s.APIKeys().List(ctx, db.Page{Limit: 2, Offset: 2})
@@ -173,12 +174,12 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		ctx, s := setup(t, e)
 		var ids []string
 		for i := range 4 {
-			k, err := s.APIKeys().Create(ctx, newKey(i))
+			k, err := s.APIKeys().Create(ctx, NewKey(i))
 			require.NoError(t, err)
 			ids = append(ids, k.ID)
 		}
 		require.NoError(t, s.APIKeys().Deactivate(ctx, ids[1]))
-		inactive := newKey(9)
+		inactive := NewKey(9)
 		inactive.Inactive = true
 		_, err := s.APIKeys().Create(ctx, inactive)
 		require.NoError(t, err)
@@ -200,7 +201,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		users := []string{"alice", "bob", "alice", "", "alice"}
 		var aliceIDs []string
 		for i, u := range users {
-			k := newKey(i)
+			k := NewKey(i)
 			k.UserID = u
 			created, err := s.APIKeys().Create(ctx, k)
 			require.NoError(t, err)
@@ -235,7 +236,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 
 	t.Run("Update", func(t *testing.T) {
 		ctx, s := setup(t, e)
-		in := newKey(1)
+		in := NewKey(1)
 		in.UserID = "alice"
 		in.Roles = []string{"a"}
 		in.ExpiresAt = time.Now().Add(time.Hour)
@@ -277,9 +278,9 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 
 	t.Run("Delete", func(t *testing.T) {
 		ctx, s := setup(t, e)
-		k, err := s.APIKeys().Create(ctx, newKey(1))
+		k, err := s.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
-		other, err := s.APIKeys().Create(ctx, newKey(2))
+		other, err := s.APIKeys().Create(ctx, NewKey(2))
 		require.NoError(t, err)
 		require.NoError(t, s.APIKeys().Delete(ctx, k.ID))
 		_, err = s.APIKeys().Get(ctx, k.ID)
@@ -290,7 +291,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 
 	t.Run("UpdateLastUsed", func(t *testing.T) {
 		ctx, s := setup(t, e)
-		k, err := s.APIKeys().Create(ctx, newKey(1))
+		k, err := s.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
 		t1 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 		require.NoError(t, s.APIKeys().UpdateLastUsed(ctx, k.ID, t1))
@@ -312,7 +313,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 
 	t.Run("Nulls", func(t *testing.T) {
 		ctx, s := setup(t, e)
-		k, err := s.APIKeys().Create(ctx, newKey(1))
+		k, err := s.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
 		assert.Equal(t, "", k.UserID)
 		assert.True(t, k.ExpiresAt.IsZero())
@@ -329,9 +330,9 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 func exerciseAPIKeyRevocation(t *testing.T, e Engine) {
 	t.Run("Revoke", func(t *testing.T) {
 		ctx, s := setup(t, e)
-		k, err := s.APIKeys().Create(ctx, newKey(1))
+		k, err := s.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
-		other, err := s.APIKeys().Create(ctx, newKey(2))
+		other, err := s.APIKeys().Create(ctx, NewKey(2))
 		require.NoError(t, err)
 		assert.True(t, k.RevokedAt.IsZero())
 		assert.EqualValues(t, 2, count(t, e, s, "api_keys", "revoked_at IS NULL AND revoke_reason IS NULL"))
@@ -366,7 +367,7 @@ func exerciseAPIKeyRevocation(t *testing.T, e Engine) {
 
 	t.Run("RevokeBadInput", func(t *testing.T) {
 		ctx, s := setup(t, e)
-		k, err := s.APIKeys().Create(ctx, newKey(1))
+		k, err := s.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
 		now := time.Now()
 		_, err = s.APIKeys().Revoke(ctx, "nope", now, "x")
@@ -393,7 +394,7 @@ func exerciseAPIKeyRevocation(t *testing.T, e Engine) {
 
 	t.Run("RevokeRolledBack", func(t *testing.T) {
 		ctx, s := setup(t, e)
-		k, err := s.APIKeys().Create(ctx, newKey(1))
+		k, err := s.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
 		boom := errors.New("boom")
 		err = s.InTx(ctx, func(tx db.Repositories) error {
@@ -410,7 +411,7 @@ func exerciseAPIKeyRevocation(t *testing.T, e Engine) {
 		ctx, s := setup(t, e)
 		var ids []string
 		for i := range 3 {
-			k, err := s.APIKeys().Create(ctx, newKey(i))
+			k, err := s.APIKeys().Create(ctx, NewKey(i))
 			require.NoError(t, err)
 			ids = append(ids, k.ID)
 		}
@@ -454,7 +455,7 @@ func exerciseAPIKeyRevocation(t *testing.T, e Engine) {
 		var uses []db.KeyUse
 		at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 		for i := range 500 {
-			k, err := s.APIKeys().Create(ctx, newKey(i))
+			k, err := s.APIKeys().Create(ctx, NewKey(i))
 			require.NoError(t, err)
 			uses = append(uses, db.KeyUse{ID: k.ID, At: at.Add(time.Duration(i) * time.Microsecond)})
 		}

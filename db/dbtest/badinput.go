@@ -20,7 +20,7 @@ func exerciseBadInput(t *testing.T, e Engine) {
 	long := strings.Repeat("x", 10_000)
 	key := func(f func(*db.APIKeyCreate)) func(context.Context, db.Store) error {
 		return func(ctx context.Context, s db.Store) error {
-			k := newKey(1)
+			k := NewKey(1)
 			f(&k)
 			_, err := s.APIKeys().Create(ctx, k)
 			return err

@@ -17,14 +17,14 @@ func Bench(b *testing.B, e Engine) {
 	b.Run("APIKeyGetByHash", func(b *testing.B) {
 		ctx, s := b.Context(), e.NewStore(b)
 		for i := range 1000 {
-			if _, err := s.APIKeys().Create(ctx, newKey(i)); err != nil {
+			if _, err := s.APIKeys().Create(ctx, NewKey(i)); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; b.Loop(); i++ {
-			if _, err := s.APIKeys().GetByHash(ctx, newKey(i%1000).KeyHash); err != nil {
+			if _, err := s.APIKeys().GetByHash(ctx, NewKey(i%1000).KeyHash); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -36,7 +36,7 @@ func exerciseJSON(t *testing.T, e Engine) {
 			require.NoError(t, err, c.name)
 			require.Equal(t, c.want, string(want), "%s: CanonicalJSON", c.name)
 
-			k := newKey(i)
+			k := NewKey(i)
 			k.Metadata = json.RawMessage(c.in)
 			key, err := s.APIKeys().Create(ctx, k)
 			require.NoError(t, err, c.name)
@@ -62,7 +62,7 @@ func exerciseJSON(t *testing.T, e Engine) {
 			assert.Equal(t, c.want, string(evs[0].RequestData), "%s: audit request data", c.name)
 
 			// What comes back, stored again, comes back byte for byte.
-			k2 := newKey(100 + i)
+			k2 := NewKey(100 + i)
 			k2.Metadata = key.Metadata
 			again, err := s.APIKeys().Create(ctx, k2)
 			require.NoError(t, err, c.name)

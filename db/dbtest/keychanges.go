@@ -33,7 +33,7 @@ func exerciseKeyChanges(t *testing.T, e Engine) {
 	fresh := func(t *testing.T) string {
 		t.Helper()
 		n++
-		k, err := keys.Create(ctx, newKey(1000+n))
+		k, err := keys.Create(ctx, NewKey(1000+n))
 		require.NoError(t, err)
 		return k.ID
 	}

@@ -33,7 +33,7 @@ func exerciseMigrations(t *testing.T, e Engine) {
 			assert.True(t, m.Applied, m.Source)
 			assert.False(t, m.AppliedAt.IsZero())
 		}
-		_, err = s.APIKeys().Create(ctx, newKey(1))
+		_, err = s.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
 
 		for range st {

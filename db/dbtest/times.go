@@ -19,7 +19,7 @@ func exerciseTimes(t *testing.T, e Engine) {
 	t.Run("NonUTCRoundTrip", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		exp := time.Date(2031, 7, 4, 23, 30, 0, 123456789, kolkata)
-		k := newKey(1)
+		k := NewKey(1)
 		k.ExpiresAt = exp
 		key, err := s.APIKeys().Create(ctx, k)
 		require.NoError(t, err)

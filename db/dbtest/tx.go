@@ -14,7 +14,7 @@ func exerciseTx(t *testing.T, e Engine) {
 	// Writes to all three tables, then fails: nothing may remain.
 	writeAll := func(t *testing.T, r db.Repositories) {
 		ctx := t.Context()
-		k, err := r.APIKeys().Create(ctx, newKey(1))
+		k, err := r.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
 		_, err = r.Tools().Upsert(ctx, newTool("srv", "t"))
 		require.NoError(t, err)
@@ -58,7 +58,7 @@ func exerciseTx(t *testing.T, e Engine) {
 		ctx, s := setup(t, e)
 		err := s.InTx(ctx, func(r db.Repositories) error {
 			writeAll(t, r)
-			_, err := r.APIKeys().Create(ctx, newKey(1)) // same hash: conflict
+			_, err := r.APIKeys().Create(ctx, NewKey(1)) // same hash: conflict
 			return err
 		})
 		assert.ErrorIs(t, err, db.ErrConflict)

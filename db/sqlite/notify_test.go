@@ -1,7 +1,6 @@
 package sqlite_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -20,9 +19,9 @@ import (
 func TestKeyChangeLogGap(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, testdb.SQLiteURL(t)).(*sqlite.Store)
-	k, err := s.APIKeys().Create(ctx, newKey(1))
+	k, err := s.APIKeys().Create(ctx, dbtest.NewKey(1))
 	require.NoError(t, err)
-	marker, err := s.APIKeys().Create(ctx, newKey(2))
+	marker, err := s.APIKeys().Create(ctx, dbtest.NewKey(2))
 	require.NoError(t, err)
 	l := dbtest.Listen(t, s, 2000)
 	require.EqualValues(t, 1, l.Listens())
@@ -57,9 +56,9 @@ func TestKeyChangeLogGap(t *testing.T) {
 func TestKeyChangeLogReplaceAndRestart(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, testdb.SQLiteURL(t)).(*sqlite.Store)
-	k, err := s.APIKeys().Create(ctx, newKey(1))
+	k, err := s.APIKeys().Create(ctx, dbtest.NewKey(1))
 	require.NoError(t, err)
-	marker, err := s.APIKeys().Create(ctx, newKey(2))
+	marker, err := s.APIKeys().Create(ctx, dbtest.NewKey(2))
 	require.NoError(t, err)
 	l := dbtest.Listen(t, s, 16)
 	changes := func() (n int64) {
@@ -88,9 +87,4 @@ func TestKeyChangeLogReplaceAndRestart(t *testing.T) {
 	_, err = s.APIKeys().Update(ctx, marker.ID, db.APIKeyUpdate{IsActive: db.Set(true)})
 	require.NoError(t, err)
 	assert.Equal(t, marker.ID, l.Next(t), "and reading goes on in the new log")
-}
-
-// newKey is a key of its own name and hash.
-func newKey(n int) db.APIKeyCreate {
-	return db.APIKeyCreate{Name: fmt.Sprint("k", n), Prefix: "mcp_test", KeyHash: fmt.Sprintf("%064x", n)}
 }

@@ -152,7 +152,7 @@ func keysPostgres(ctx context.Context, r *report) error {
 		if limit != nil {
 			row = append(row, num(limit[i]), ratio(uncached[i]/limit[i]))
 			r.goal(fmt.Sprintf("uncached verification ≥ 0.8 × `pgbench -S`, %d client(s)", n), uncached[i]/limit[i], 0.8,
-				"an uncached Verify is one select by key_hash plus the key's checks and the decoding of a wider row; pgbench's select returns one integer",
+				"an uncached Verify is one select by key_hash plus the key's checks and the decoding of a wider row, where pgbench's select returns one integer; and its client is Go code (pgx, the pool, Verify) sharing the 2 cores with the server, where pgbench is C, so the more clients keep the server busy, the more the client's own CPU counts",
 				"nothing in the data path: the cache (the default) removes the select altogether")
 		} else {
 			row = append(row, "–", "–")
