@@ -11,13 +11,16 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/gen/sqlitedb"
@@ -101,7 +104,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	s.w.SetConnMaxIdleTime(0)
 	// Connect the writer first: it creates the file and switches it to WAL
 	// before a read-only connection looks at it.
-	if err := s.w.PingContext(ctx); err != nil {
+	if err := connectWriter(ctx, s.w, opts.BusyTimeout); err != nil {
 		s.w.Close()
 		return nil, mapErr("Open", err)
 	}
@@ -116,6 +119,26 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	s.repos = repos{r: sqlitedb.New(s.r), w: sqlitedb.New(s.w), begin: s.w}
 	return s, nil
+}
+
+// connectWriter opens the writer's connection, trying again for up to
+// busyTimeout while SQLite answers SQLITE_BUSY: switching a new database to
+// WAL needs it alone, and when several processes open it at once SQLite
+// may refuse the switch at once, without waiting on busy_timeout.
+func connectWriter(ctx context.Context, w *sql.DB, busyTimeout time.Duration) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := w.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(10+rand.IntN(40)) * time.Millisecond):
+		}
+	}
 }
 
 // escapePath makes path safe inside a file: URI.
