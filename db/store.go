@@ -165,6 +165,15 @@ type AuditLogRepository interface {
 	// ListByDateRange returns a page of the events in [from, to), oldest
 	// first; only those of action when action is not "".
 	ListByDateRange(ctx context.Context, from, to time.Time, action string, p Page) ([]AuditLog, error)
+	// ListByDateRangeAfter returns up to limit events of [from, to) that
+	// come after the cursor in ListByDateRange's order (created_at, then
+	// id), oldest first; only those of action when action is not "". The
+	// zero cursor starts at from; the last event's Cursor continues. Unlike
+	// an Offset, every page costs the same however deep it is, and an event
+	// committed meanwhile cannot shift a later page: one that sorts before
+	// the cursor is not returned, none is returned twice. A zero limit
+	// means DefaultLimit.
+	ListByDateRangeAfter(ctx context.Context, from, to time.Time, action string, after AuditCursor, limit int) ([]AuditLog, error)
 	// Statistics counts the events in [from, to): in total, by status and
 	// by action, in one query.
 	Statistics(ctx context.Context, from, to time.Time) (AuditStatistics, error)

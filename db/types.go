@@ -198,6 +198,17 @@ type AuditLog struct {
 	CreatedAt    time.Time
 }
 
+// AuditCursor is a position in the order of ListByDateRange: an event's
+// time, then its id. The zero AuditCursor is before every event.
+type AuditCursor struct {
+	CreatedAt time.Time
+	ID        int64
+}
+
+// Cursor returns the position of e, from which ListByDateRangeAfter
+// continues.
+func (e AuditLog) Cursor() AuditCursor { return AuditCursor{CreatedAt: e.CreatedAt, ID: e.ID} }
+
 // AuditLogCreate is one event to store.
 type AuditLogCreate struct {
 	// EventID makes the event unique: a batch stored twice keeps one copy.

@@ -286,6 +286,33 @@ func CheckRange(from, to time.Time) (time.Time, time.Time, error) {
 	return normTime(from), normTime(to), nil
 }
 
+// CheckAfter validates the arguments of ListByDateRangeAfter. It returns
+// the window in UTC at microsecond precision, its start moved up to the
+// cursor's time so that the created_at index starts at the cursor, the
+// cursor (the zero one placed before every event at from) and the limit
+// with its default.
+func CheckAfter(from, to time.Time, after AuditCursor, limit int) (start, end time.Time, c AuditCursor, lim int, err error) {
+	p, err := Page{Limit: limit}.Checked()
+	if err != nil {
+		return from, to, after, limit, err
+	}
+	if from, to, err = CheckRange(from, to); err != nil {
+		return from, to, after, limit, err
+	}
+	if after.CreatedAt.IsZero() {
+		return from, to, AuditCursor{CreatedAt: from, ID: math.MinInt64}, p.Limit, nil
+	}
+	c = AuditCursor{CreatedAt: normTime(after.CreatedAt), ID: after.ID}
+	return latest(from, c.CreatedAt), to, c, p.Limit, nil
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 // errOrNil avoids returning a typed nil inside a non-nil error interface.
 func errOrNil(e *Error) error {
 	if e == nil {

@@ -491,16 +491,12 @@ func auditExport(e *env, args []string) error {
 	}
 	progress := isTerminal(e.stderr)
 	total := 0
-	// Paging by time, in the order of ListByDateRange (created_at, then
-	// id): each page starts at the time of the last event written, skipping
-	// the events of that very time written already. An offset growing with
-	// the export would make the database walk every earlier event again for
-	// each page; this one only counts events sharing one timestamp. An
-	// event committed during the export with that very time and a lower id
-	// (ids are taken before commit) would shift the skip by one.
-	cursor, skip := from, 0
+	// Keyset paging: each page starts after the last event written, so
+	// every page costs the same, and an event committed during the export
+	// can neither repeat an event nor push one out of a page.
+	var after db.AuditCursor
 	for {
-		page, err := s.AuditLogs().ListByDateRange(e.ctx, cursor, to, *action, db.Page{Limit: exportPage, Offset: skip})
+		page, err := s.AuditLogs().ListByDateRangeAfter(e.ctx, from, to, *action, after, exportPage)
 		if err != nil {
 			return err
 		}
@@ -530,16 +526,7 @@ func auditExport(e *env, args []string) error {
 		if len(page) < exportPage {
 			break
 		}
-		last := page[len(page)-1].CreatedAt
-		same := 0
-		for i := len(page) - 1; i >= 0 && page[i].CreatedAt.Equal(last); i-- {
-			same++
-		}
-		if last.Equal(cursor) {
-			skip += same // the whole page had the cursor's time
-		} else {
-			cursor, skip = last, same
-		}
+		after = page[len(page)-1].Cursor()
 	}
 	if progress {
 		fmt.Fprintln(e.stderr)

@@ -252,6 +252,76 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		assert.Equal(t, []string{"r3", "r4"}, reqIDs(got))
 	})
 
+	t.Run("FindByDateRangeAfter", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		// Three events share one time and two another, so that pages end
+		// inside a timestamp; one event is before the window, one at its end.
+		at := []time.Duration{-time.Hour, 0, time.Hour, time.Hour, time.Hour, 2 * time.Hour, 2 * time.Hour, 3 * time.Hour, 4 * time.Hour}
+		for i, d := range at {
+			ev := newEvent(fmt.Sprintf("r%d", i), base.Add(d))
+			if i%2 == 1 {
+				ev.Action = "tools_list"
+			}
+			_, err := s.AuditLogs().Insert(ctx, ev)
+			require.NoError(t, err)
+		}
+		from, to := base, base.Add(4*time.Hour)
+		pages := func(action string, limit int) (ids []string, n int) {
+			var after db.AuditCursor
+			for {
+				page, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, action, after, limit)
+				require.NoError(t, err)
+				require.LessOrEqual(t, len(page), limit)
+				ids, n = append(ids, reqIDs(page)...), n+1
+				require.LessOrEqual(t, len(ids), 20, "the pages repeat events")
+				if len(page) < limit {
+					return ids, n
+				}
+				after = page[len(page)-1].Cursor()
+			}
+		}
+		all, err := s.AuditLogs().ListByDateRange(ctx, from, to, "", db.Page{})
+		require.NoError(t, err)
+		require.Equal(t, []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7"}, reqIDs(all))
+		for _, limit := range []int{1, 2, 3, 7, 100} {
+			got, n := pages("", limit)
+			assert.Equal(t, reqIDs(all), got, "limit %d", limit)
+			assert.Equal(t, len(all)/limit+1, n, "limit %d: pages", limit)
+		}
+		got, _ := pages("tools_list", 2)
+		assert.Equal(t, []string{"r1", "r3", "r5", "r7"}, got)
+		first, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", db.AuditCursor{}, 0)
+		require.NoError(t, err)
+		assert.Equal(t, reqIDs(all), reqIDs(first), "the zero cursor starts at from; limit 0 is the default")
+
+		// Continuing from the middle of a timestamp, with the cursor's time
+		// in another zone: the rest of that timestamp, then later ones.
+		mid := all[2].Cursor()
+		mid.CreatedAt = mid.CreatedAt.In(time.FixedZone("UTC-8", -8*3600))
+		rest, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", mid, 100)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"r4", "r5", "r6", "r7"}, reqIDs(rest))
+
+		// An event stored meanwhile that sorts before the cursor is not
+		// returned and shifts nothing; one after it (the same time, a higher
+		// id) is returned in its place.
+		_, err = s.AuditLogs().Insert(ctx, newEvent("late", base.Add(time.Hour)))
+		require.NoError(t, err)
+		rest, err = s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", all[4].Cursor(), 100)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"r6", "r7"}, reqIDs(rest))
+		rest, err = s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", all[1].Cursor(), 100)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"r3", "r4", "late", "r5", "r6", "r7"}, reqIDs(rest))
+
+		past, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", db.AuditCursor{CreatedAt: to, ID: 0}, 100)
+		require.NoError(t, err)
+		assert.Empty(t, past, "a cursor at the window's end")
+		early, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", db.AuditCursor{CreatedAt: base.Add(-2 * time.Hour), ID: 1 << 40}, 100)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"r1", "r2", "r3", "r4", "late", "r5", "r6", "r7"}, reqIDs(early), "a cursor before the window starts at from")
+	})
+
 	t.Run("Statistics", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		// In the window: 6 tool_call (4 success, 2 error), 3 tools_list

@@ -120,6 +120,14 @@ func exerciseBadInput(t *testing.T, e Engine) {
 			_, err := s.AuditLogs().ListByDateRange(ctx, baseTime, baseTime.Add(-time.Hour), "", db.Page{})
 			return err
 		}},
+		{"CursorRangeBackwards", "range", func(ctx context.Context, s db.Store) error {
+			_, err := s.AuditLogs().ListByDateRangeAfter(ctx, baseTime, baseTime.Add(-time.Hour), "", db.AuditCursor{}, 0)
+			return err
+		}},
+		{"CursorLimitTooLarge", "limit", func(ctx context.Context, s db.Store) error {
+			_, err := s.AuditLogs().ListByDateRangeAfter(ctx, baseTime, baseTime.Add(time.Hour), "", db.AuditCursor{}, db.MaxLimit+1)
+			return err
+		}},
 		{"StatisticsNoRange", "range", func(ctx context.Context, s db.Store) error {
 			_, err := s.AuditLogs().Statistics(ctx, time.Time{}, baseTime)
 			return err

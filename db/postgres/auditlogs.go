@@ -278,6 +278,21 @@ func (r auditLogs) ListByDateRange(ctx context.Context, from, to time.Time, acti
 	return out, mapErr(op, err)
 }
 
+func (r auditLogs) ListByDateRangeAfter(ctx context.Context, from, to time.Time, action string, after db.AuditCursor, limit int) ([]db.AuditLog, error) {
+	const op = "AuditLogs.ListByDateRangeAfter"
+	from, to, after, limit, err := db.CheckAfter(from, to, after, limit)
+	if err == nil {
+		err = db.CheckText("action", action, 0, db.MaxShortLen)
+	}
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	out, err := auditLogsOf(r.q.AuditLogListByDateRangeAfter(ctx, pgdb.AuditLogListByDateRangeAfterParams{
+		FromTime: from, ToTime: to, AfterTime: after.CreatedAt, AfterID: after.ID, Action: nullStr(action), Lim: int32(limit),
+	}))
+	return out, mapErr(op, err)
+}
+
 func (r auditLogs) Statistics(ctx context.Context, from, to time.Time) (db.AuditStatistics, error) {
 	const op = "AuditLogs.Statistics"
 	from, to, err := db.CheckRange(from, to)

@@ -194,6 +194,21 @@ func (r auditLogs) ListByDateRange(ctx context.Context, from, to time.Time, acti
 	return out, mapErr(op, err)
 }
 
+func (r auditLogs) ListByDateRangeAfter(ctx context.Context, from, to time.Time, action string, after db.AuditCursor, limit int) ([]db.AuditLog, error) {
+	const op = "AuditLogs.ListByDateRangeAfter"
+	from, to, after, limit, err := db.CheckAfter(from, to, after, limit)
+	if err == nil {
+		err = db.CheckText("action", action, 0, db.MaxShortLen)
+	}
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	out, err := auditLogsOf(r.r.AuditLogListByDateRangeAfter(ctx, sqlitedb.AuditLogListByDateRangeAfterParams{
+		FromTime: micros(from), ToTime: micros(to), AfterTime: micros(after.CreatedAt), AfterID: after.ID, Action: nullStr(action), Lim: int64(limit),
+	}))
+	return out, mapErr(op, err)
+}
+
 // Statistics reads the window in one scan. The measured durations come
 // back to memory to be sorted, 8 bytes each (a few copies of that while
 // they are read), and one (status, action) pair's durations travel as one

@@ -382,6 +382,74 @@ func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListB
 	return items, nil
 }
 
+const auditLogListByDateRangeAfter = `-- name: AuditLogListByDateRangeAfter :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+WHERE created_at >= ?1 AND created_at < ?2
+  AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))
+  AND (?5 IS NULL OR action = ?5)
+ORDER BY created_at, id LIMIT ?6
+`
+
+type AuditLogListByDateRangeAfterParams struct {
+	FromTime  int64
+	ToTime    int64
+	AfterTime int64
+	AfterID   int64
+	Action    interface{}
+	Lim       int64
+}
+
+// Keyset paging in the order of AuditLogListByDateRange: the events of
+// [@from_time, @to_time) after the position (@after_time, @after_id). The
+// caller sets from_time to at least after_time, so that the created_at
+// index starts at the position and every page costs the same.
+func (q *Queries) AuditLogListByDateRangeAfter(ctx context.Context, arg AuditLogListByDateRangeAfterParams) ([]AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListByDateRangeAfter,
+		arg.FromTime,
+		arg.ToTime,
+		arg.AfterTime,
+		arg.AfterID,
+		arg.Action,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const auditLogListByRequestID = `-- name: AuditLogListByRequestID :many
 SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE request_id = ?1 ORDER BY created_at, id
 `

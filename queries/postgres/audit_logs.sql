@@ -31,6 +31,17 @@ WHERE created_at >= @from_time AND created_at < @to_time
   AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
 ORDER BY created_at, id LIMIT @lim OFFSET @off;
 
+-- name: AuditLogListByDateRangeAfter :many
+-- Keyset paging in the order of AuditLogListByDateRange: the events of
+-- [@from_time, @to_time) after the position (@after_time, @after_id). The
+-- caller sets from_time to at least after_time, so that the created_at
+-- index starts at the position and every page costs the same.
+SELECT * FROM audit_logs
+WHERE created_at >= @from_time AND created_at < @to_time
+  AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id))
+  AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
+ORDER BY created_at, id LIMIT @lim;
+
 -- name: AuditLogStatistics :many
 -- One statement: the few (status, action) pairs with their counts, which
 -- the caller sums both ways, each row carrying the same latency percentiles
