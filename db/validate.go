@@ -291,8 +291,11 @@ func CheckRange(from, to time.Time) (time.Time, time.Time, error) {
 // cursor's time so that the created_at index starts at the cursor, the
 // cursor (the zero one placed before every event at from) and the limit
 // with its default.
-func CheckAfter(from, to time.Time, after AuditCursor, limit int) (start, end time.Time, c AuditCursor, lim int, err error) {
+func CheckAfter(from, to time.Time, action string, after AuditCursor, limit int) (start, end time.Time, c AuditCursor, lim int, err error) {
 	p, err := Page{Limit: limit}.Checked()
+	if err == nil {
+		err = CheckText("action", action, 0, MaxShortLen)
+	}
 	if err != nil {
 		return from, to, after, limit, err
 	}

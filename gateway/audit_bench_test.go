@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,29 +19,13 @@ import (
 	"github.com/mcpstore/mcpstore/db/postgres"
 	"github.com/mcpstore/mcpstore/db/sqlite"
 	"github.com/mcpstore/mcpstore/gateway"
+	"github.com/mcpstore/mcpstore/internal/baseline"
 )
 
-var benchBase = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-
-// benchAuditEvent is a typical tool call: a few ids, small JSON arguments
-// and result, a duration.
+// benchAuditEvent is event i of the benchmarks, i milliseconds after
+// baseline.Base.
 func benchAuditEvent(i int) db.AuditLogCreate {
-	d := float64(i%500) / 10
-	return db.AuditLogCreate{
-		EventID:      uuid.Must(uuid.NewV7()),
-		RequestID:    "req-" + strconv.Itoa(i),
-		UserID:       "user-" + strconv.Itoa(i%50),
-		APIKeyID:     "key-" + strconv.Itoa(i%20),
-		ClientIP:     "192.0.2.7",
-		Action:       []string{"tool_call", "tools_list", "resource_read"}[i%3],
-		ResourceType: "tool",
-		ResourceID:   "search",
-		RequestData:  json.RawMessage(`{"arguments":{"query":"weather in Paris","limit":10}}`),
-		ResponseData: json.RawMessage(`{"content":[{"type":"text","text":"sunny"}],"isError":false}`),
-		Status:       []string{"success", "success", "error", "denied"}[i%4],
-		DurationMS:   &d,
-		CreatedAt:    benchBase.Add(time.Duration(i) * time.Millisecond),
-	}
+	return baseline.AuditEvent(i, baseline.Base.Add(time.Duration(i)*time.Millisecond))
 }
 
 // pgSettings logs and reports whether the PostgreSQL server under s makes
@@ -402,7 +385,7 @@ func BenchmarkAuditStatistics(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			from, to := benchBase, benchBase.Add(rows*time.Millisecond)
+			from, to := baseline.Base, baseline.Base.Add(rows*time.Millisecond)
 			seed := seedStatistics(b, s)
 			var oneTime, seedTime time.Duration
 			for b.Loop() {
@@ -430,13 +413,8 @@ func BenchmarkAuditStatistics(b *testing.B) {
 
 // seedStatistics returns the seed's get_statistics: three queries.
 func seedStatistics(b *testing.B, s db.Store) func(ctx context.Context, from, to time.Time) int64 {
-	const (
-		qCount  = "SELECT count(*) FROM audit_logs WHERE created_at >= $1 AND created_at < $2"
-		qStatus = "SELECT status, count(*) FROM audit_logs WHERE created_at >= $1 AND created_at < $2 GROUP BY status"
-		qAction = "SELECT action, count(*) FROM audit_logs WHERE created_at >= $1 AND created_at < $2 GROUP BY action"
-	)
 	groups := func(scan func(q string, into map[string]int64) error, into map[string]int64) {
-		for _, q := range []string{qStatus, qAction} {
+		for _, q := range []string{baseline.SeedByStatus, baseline.SeedByAction} {
 			if err := scan(q, into); err != nil {
 				b.Fatal(err)
 			}
@@ -447,7 +425,7 @@ func seedStatistics(b *testing.B, s db.Store) func(ctx context.Context, from, to
 		pool := s.Pool()
 		return func(ctx context.Context, from, to time.Time) int64 {
 			var n int64
-			if err := pool.QueryRow(ctx, qCount, from, to).Scan(&n); err != nil {
+			if err := pool.QueryRow(ctx, baseline.SeedCount, from, to).Scan(&n); err != nil {
 				b.Fatal(err)
 			}
 			groups(func(q string, into map[string]int64) error {
@@ -473,7 +451,7 @@ func seedStatistics(b *testing.B, s db.Store) func(ctx context.Context, from, to
 		return func(ctx context.Context, from, to time.Time) int64 {
 			f, t := from.UnixMicro(), to.UnixMicro()
 			var n int64
-			if err := conn.QueryRowContext(ctx, qCount, f, t).Scan(&n); err != nil {
+			if err := conn.QueryRowContext(ctx, baseline.SeedCount, f, t).Scan(&n); err != nil {
 				b.Fatal(err)
 			}
 			groups(func(q string, into map[string]int64) error {

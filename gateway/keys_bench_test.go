@@ -10,23 +10,12 @@ import (
 
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/gateway"
+	"github.com/mcpstore/mcpstore/internal/baseline"
 )
 
 // seedNsPerOp caches, per engine, the cost of the seed's per-request path,
 // measured in the same run as the benchmarks compared to it.
 var seedNsPerOp sync.Map
-
-// seedVerify is what the original design did on every request: look the
-// key up by hash, UPDATE last_used_at, commit.
-func seedVerify(ctx context.Context, s db.Store, hash string) error {
-	return s.InTx(ctx, func(tx db.Repositories) error {
-		k, err := tx.APIKeys().GetByHash(ctx, hash)
-		if err != nil {
-			return err
-		}
-		return tx.APIKeys().UpdateLastUsed(ctx, k.ID, time.Now())
-	})
-}
 
 // benchKey returns Keys on a fresh store of engine and a key it issued.
 func benchKey(b *testing.B, engine string, opts gateway.KeysOptions) (db.Store, *gateway.Keys, string) {
@@ -59,14 +48,14 @@ func seedCost(b *testing.B, engine string) float64 {
 	hash := hashOf(raw)
 	ctx := context.Background()
 	for range 20 { // warm up the connections and statements
-		if err := seedVerify(ctx, s, hash); err != nil {
+		if err := baseline.SeedVerify(ctx, s, hash); err != nil {
 			b.Fatal(err)
 		}
 	}
 	n := 0
 	start := time.Now()
 	for time.Since(start) < 500*time.Millisecond || n < 100 {
-		if err := seedVerify(ctx, s, hash); err != nil {
+		if err := baseline.SeedVerify(ctx, s, hash); err != nil {
 			b.Fatal(err)
 		}
 		n++
@@ -99,7 +88,7 @@ func BenchmarkKeysVerify(b *testing.B) {
 				ctx := b.Context()
 				b.ReportAllocs()
 				for b.Loop() {
-					if err := seedVerify(ctx, s, hash); err != nil {
+					if err := baseline.SeedVerify(ctx, s, hash); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -196,10 +196,7 @@ func (r auditLogs) ListByDateRange(ctx context.Context, from, to time.Time, acti
 
 func (r auditLogs) ListByDateRangeAfter(ctx context.Context, from, to time.Time, action string, after db.AuditCursor, limit int) ([]db.AuditLog, error) {
 	const op = "AuditLogs.ListByDateRangeAfter"
-	from, to, after, limit, err := db.CheckAfter(from, to, after, limit)
-	if err == nil {
-		err = db.CheckText("action", action, 0, db.MaxShortLen)
-	}
+	from, to, after, limit, err := db.CheckAfter(from, to, action, after, limit)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}

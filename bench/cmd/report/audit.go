@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	gormpg "gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -20,29 +18,12 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/db/postgres"
 	"github.com/mcpstore/mcpstore/gateway"
+	"github.com/mcpstore/mcpstore/internal/baseline"
 )
 
-var benchBase = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-
-// auditEvent is a typical tool call: a few ids, small JSON arguments and
-// result, a duration; its time is benchBase + at.
+// auditEvent is the report's event i, at baseline.Base + at.
 func auditEvent(i int, at time.Duration) db.AuditLogCreate {
-	d := float64(i%500) / 10
-	return db.AuditLogCreate{
-		EventID:      uuid.Must(uuid.NewV7()),
-		RequestID:    "req-" + strconv.Itoa(i),
-		UserID:       "user-" + strconv.Itoa(i%50),
-		APIKeyID:     "key-" + strconv.Itoa(i%20),
-		ClientIP:     "192.0.2.7",
-		Action:       []string{"tool_call", "tools_list", "resource_read"}[i%3],
-		ResourceType: "tool",
-		ResourceID:   "search",
-		RequestData:  json.RawMessage(`{"arguments":{"query":"weather in Paris","limit":10}}`),
-		ResponseData: json.RawMessage(`{"content":[{"type":"text","text":"sunny"}],"isError":false}`),
-		Status:       []string{"success", "success", "error", "denied"}[i%4],
-		DurationMS:   &d,
-		CreatedAt:    benchBase.Add(at),
-	}
+	return baseline.AuditEvent(i, baseline.Base.Add(at))
 }
 
 // eventSeq hands out event numbers, so that no two measurements store the

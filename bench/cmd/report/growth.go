@@ -11,6 +11,7 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/db/postgres"
 	"github.com/mcpstore/mcpstore/gateway"
+	"github.com/mcpstore/mcpstore/internal/baseline"
 )
 
 const span = 30 * 24 * time.Hour
@@ -47,13 +48,10 @@ func fillKeys(ctx context.Context, s *postgres.Store, have, want int) error {
 // seedStatistics is the seed's get_statistics: three queries.
 func seedStatistics(ctx context.Context, s *postgres.Store, from, to time.Time) (int64, error) {
 	var n int64
-	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM audit_logs WHERE created_at >= $1 AND created_at < $2", from, to).Scan(&n); err != nil {
+	if err := s.Pool().QueryRow(ctx, baseline.SeedCount, from, to).Scan(&n); err != nil {
 		return 0, err
 	}
-	for _, q := range []string{
-		"SELECT status, count(*) FROM audit_logs WHERE created_at >= $1 AND created_at < $2 GROUP BY status",
-		"SELECT action, count(*) FROM audit_logs WHERE created_at >= $1 AND created_at < $2 GROUP BY action",
-	} {
+	for _, q := range []string{baseline.SeedByStatus, baseline.SeedByAction} {
 		rows, err := s.Pool().Query(ctx, q, from, to)
 		if err != nil {
 			return 0, err
@@ -156,7 +154,7 @@ func growthPostgres(ctx context.Context, r *report) error {
 	// the hour, so that mcpstore also reads the events of two partial hours.
 	// The last ingestion wrote after the last vacuum: vacuum again, as
 	// autovacuum would.
-	from := benchBase.Add(15*24*time.Hour + 17*time.Minute)
+	from := baseline.Base.Add(15*24*time.Hour + 17*time.Minute)
 	to := from.Add(24 * time.Hour)
 	if visible, err = vacuum(ctx, s); err != nil {
 		return err

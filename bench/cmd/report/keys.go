@@ -12,19 +12,8 @@ import (
 
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/gateway"
+	"github.com/mcpstore/mcpstore/internal/baseline"
 )
-
-// seedVerify is the seed's per-request path: look the key up by hash,
-// UPDATE last_used_at, commit.
-func seedVerify(ctx context.Context, s db.Store, hash string) error {
-	return s.InTx(ctx, func(tx db.Repositories) error {
-		k, err := tx.APIKeys().GetByHash(ctx, hash)
-		if err != nil {
-			return err
-		}
-		return tx.APIKeys().UpdateLastUsed(ctx, k.ID, time.Now())
-	})
-}
 
 func hashOf(raw string) string {
 	h := sha256.Sum256([]byte(raw))
@@ -84,7 +73,7 @@ func verifyRates(ctx context.Context, r *report, s db.Store, clients []int) (cac
 		}
 		uncached = append(uncached, v)
 		if v, err = throughput(ctx, n, r.cfg.dur, func(ctx context.Context, c int) error {
-			return seedVerify(ctx, s, hashes[c])
+			return baseline.SeedVerify(ctx, s, hashes[c])
 		}); err != nil {
 			return nil, nil, nil, fmt.Errorf("seed verify: %w", err)
 		}
