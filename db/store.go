@@ -169,7 +169,8 @@ type AuditLogRepository interface {
 	// come after the cursor in ListByDateRange's order (created_at, then
 	// id), oldest first; only those of action when action is not "". The
 	// zero cursor starts at from; the last event's Cursor continues. Unlike
-	// an Offset, every page costs the same however deep it is, and an event
+	// an Offset, a page does not cost more the deeper it is (it reads only
+	// the events sharing the cursor's time before its own), and an event
 	// committed meanwhile cannot shift a later page: one that sorts before
 	// the cursor is not returned, none is returned twice. A zero limit
 	// means DefaultLimit.

@@ -306,6 +306,10 @@ func CheckAfter(from, to time.Time, action string, after AuditCursor, limit int)
 		return from, to, AuditCursor{CreatedAt: from, ID: math.MinInt64}, p.Limit, nil
 	}
 	c = AuditCursor{CreatedAt: normTime(after.CreatedAt), ID: after.ID}
+	if c.CreatedAt.Before(after.CreatedAt) {
+		// Between two stored times: after every event of the one below.
+		c = AuditCursor{CreatedAt: c.CreatedAt.Add(time.Microsecond), ID: math.MinInt64}
+	}
 	return latest(from, c.CreatedAt), to, c, p.Limit, nil
 }
 

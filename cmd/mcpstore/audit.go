@@ -491,9 +491,10 @@ func auditExport(e *env, args []string) error {
 	}
 	progress := isTerminal(e.stderr)
 	total := 0
-	// Keyset paging: each page starts after the last event written, so
-	// every page costs the same, and an event committed during the export
-	// can neither repeat an event nor push one out of a page.
+	// Keyset paging: each page starts after the last event written, so a
+	// page costs no more the deeper the export is, and an event committed
+	// during the export can neither repeat an event nor push one out of a
+	// page.
 	var after db.AuditCursor
 	for {
 		page, err := s.AuditLogs().ListByDateRangeAfter(e.ctx, from, to, *action, after, exportPage)

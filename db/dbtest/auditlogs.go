@@ -288,17 +288,32 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 			assert.Equal(t, reqIDs(all), got, "limit %d", limit)
 			assert.Equal(t, len(all)/limit+1, n, "limit %d: pages", limit)
 		}
-		got, _ := pages("tools_list", 2)
-		assert.Equal(t, []string{"r1", "r3", "r5", "r7"}, got)
-		first, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", db.AuditCursor{}, 0)
+		for _, limit := range []int{1, 2} {
+			got, _ := pages("tools_list", limit)
+			assert.Equal(t, []string{"r1", "r3", "r5", "r7"}, got, "limit %d", limit)
+		}
+		first, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", db.AuditCursor{}, 3)
 		require.NoError(t, err)
-		assert.Equal(t, reqIDs(all), reqIDs(first), "the zero cursor starts at from; limit 0 is the default")
+		assert.Equal(t, []string{"r1", "r2", "r3"}, reqIDs(first), "the zero cursor starts at from")
+
+		// A cursor between two stored times (finer than a microsecond) is
+		// after every event of the time below it.
+		between := all[1].Cursor()
+		between.CreatedAt = between.CreatedAt.Add(500 * time.Nanosecond)
+		between.ID = 1 << 40
+		rest, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", between, 100)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"r5", "r6", "r7"}, reqIDs(rest))
+		between.ID = -1
+		rest, err = s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", between, 100)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"r5", "r6", "r7"}, reqIDs(rest))
 
 		// Continuing from the middle of a timestamp, with the cursor's time
 		// in another zone: the rest of that timestamp, then later ones.
 		mid := all[2].Cursor()
 		mid.CreatedAt = mid.CreatedAt.In(time.FixedZone("UTC-8", -8*3600))
-		rest, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", mid, 100)
+		rest, err = s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", mid, 100)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"r4", "r5", "r6", "r7"}, reqIDs(rest))
 
@@ -320,6 +335,17 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		early, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", db.AuditCursor{CreatedAt: base.Add(-2 * time.Hour), ID: 1 << 40}, 100)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"r1", "r2", "r3", "r4", "late", "r5", "r6", "r7"}, reqIDs(early), "a cursor before the window starts at from")
+
+		// A zero limit is DefaultLimit.
+		many := make([]db.AuditLogCreate, db.DefaultLimit+1)
+		for i := range many {
+			many[i] = newEvent(fmt.Sprintf("m%d", i), base.Add(10*time.Hour))
+		}
+		_, err = s.AuditLogs().InsertBatch(ctx, many)
+		require.NoError(t, err)
+		page, err := s.AuditLogs().ListByDateRangeAfter(ctx, base.Add(10*time.Hour), base.Add(11*time.Hour), "", db.AuditCursor{}, 0)
+		require.NoError(t, err)
+		assert.Len(t, page, db.DefaultLimit)
 	})
 
 	t.Run("Statistics", func(t *testing.T) {

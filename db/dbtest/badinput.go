@@ -124,6 +124,14 @@ func exerciseBadInput(t *testing.T, e Engine) {
 			_, err := s.AuditLogs().ListByDateRangeAfter(ctx, baseTime, baseTime.Add(-time.Hour), "", db.AuditCursor{}, 0)
 			return err
 		}},
+		{"CursorNegativeLimit", "limit", func(ctx context.Context, s db.Store) error {
+			_, err := s.AuditLogs().ListByDateRangeAfter(ctx, baseTime, baseTime.Add(time.Hour), "", db.AuditCursor{}, -1)
+			return err
+		}},
+		{"CursorNULInAction", "action", func(ctx context.Context, s db.Store) error {
+			_, err := s.AuditLogs().ListByDateRangeAfter(ctx, baseTime, baseTime.Add(time.Hour), "a\x00", db.AuditCursor{}, 0)
+			return err
+		}},
 		{"CursorLimitTooLarge", "limit", func(ctx context.Context, s db.Store) error {
 			_, err := s.AuditLogs().ListByDateRangeAfter(ctx, baseTime, baseTime.Add(time.Hour), "", db.AuditCursor{}, db.MaxLimit+1)
 			return err

@@ -402,7 +402,8 @@ type AuditLogListByDateRangeAfterParams struct {
 // Keyset paging in the order of AuditLogListByDateRange: the events of
 // [@from_time, @to_time) after the position (@after_time, @after_id). The
 // caller sets from_time to at least after_time, so that the created_at
-// index starts at the position and every page costs the same.
+// index starts at the cursor's time: a page reads the events of that time
+// before the cursor again, and none earlier.
 func (q *Queries) AuditLogListByDateRangeAfter(ctx context.Context, arg AuditLogListByDateRangeAfterParams) ([]AuditLog, error) {
 	rows, err := q.db.QueryContext(ctx, auditLogListByDateRangeAfter,
 		arg.FromTime,

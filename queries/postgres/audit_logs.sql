@@ -35,7 +35,8 @@ ORDER BY created_at, id LIMIT @lim OFFSET @off;
 -- Keyset paging in the order of AuditLogListByDateRange: the events of
 -- [@from_time, @to_time) after the position (@after_time, @after_id). The
 -- caller sets from_time to at least after_time, so that the created_at
--- index starts at the position and every page costs the same.
+-- index starts at the cursor's time: a page reads the events of that time
+-- before the cursor again, and none earlier.
 SELECT * FROM audit_logs
 WHERE created_at >= @from_time AND created_at < @to_time
   AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id))
