@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,22 +36,31 @@ type goalResult struct {
 	fix           string // what would close it
 }
 
-// met reports whether the run met the goal. A ratio that could not be
-// measured (NaN, shown as "–") counts as met.
+// measured reports whether the run produced the goal's ratio; one it did
+// not (shown as "–") is neither met nor missed.
+func (g goalResult) measured() bool { return !math.IsNaN(g.ratio) && !math.IsInf(g.ratio, 0) }
+
+// met reports whether the run met the goal.
 func (g goalResult) met() bool {
 	if g.atMost {
-		return !(g.ratio > g.target)
+		return g.ratio <= g.target
 	}
-	return !(g.ratio < g.target)
+	return g.ratio >= g.target
 }
 
-// ratioText is the goal's ratio as the report shows it: to three decimals
-// where two would round a miss onto its target.
+// ratioText is the goal's ratio as the report shows it, with as many
+// decimals as it takes for a miss not to read as its target.
 func (g goalResult) ratioText() string {
-	if !g.met() && ratio(g.ratio) == ratio(g.target) {
-		return fmt.Sprintf("%.3f×", g.ratio)
+	if !g.measured() || g.met() || ratio(g.ratio) != ratio(g.target) {
+		return ratio(g.ratio)
 	}
-	return ratio(g.ratio)
+	prec := 3
+	for ; prec < 9; prec++ {
+		if v, _ := strconv.ParseFloat(strconv.FormatFloat(g.ratio, 'f', prec, 64), 64); v != g.target {
+			break
+		}
+	}
+	return strconv.FormatFloat(g.ratio, 'f', prec, 64) + "×"
 }
 
 // targetText is the target as the report shows it: "2.00×" for a minimum,
@@ -154,13 +164,15 @@ func (r *report) markdown() string {
 	for _, m := range r.machine {
 		b.WriteString("- " + m + "\n")
 	}
-	fmt.Fprintf(&b, "- Throughput figures run each measurement for %s and count completed operations; concurrency is goroutines in one process, each with its own connection from the pool (sized to the number of clients). Repository operations use `testing.Benchmark` (benchtime %s) for ns/op and allocs/op. Each measurement gets a fresh database with mcpstore's migrations.\n\n", r.cfg.dur, r.cfg.benchtime)
+	fmt.Fprintf(&b, "- Throughput figures run each measurement for %s and count completed operations; concurrency is goroutines in one process, each with its own connection from the pool (sized to the number of clients). Repository operations use `testing.Benchmark` (benchtime %s) for ns/op and allocs/op from one goroutine, and the same throughput measurement from %d. Each measurement gets a fresh database with mcpstore's migrations.\n\n", r.cfg.dur, r.cfg.benchtime, repoClients)
 
 	b.WriteString("## Goals\n\n| goal | this run | target | met |\n| --- | --- | --- | --- |\n")
 	missed := 0
 	for _, g := range r.goals {
 		met := "yes"
-		if !g.met() {
+		if !g.measured() {
+			met = "n/a"
+		} else if !g.met() {
 			met = "**no**"
 			missed++
 		}
@@ -181,7 +193,7 @@ func (r *report) markdown() string {
 	}
 	b.WriteString("## Closing note\n\n")
 	if missed == 0 {
-		b.WriteString("Every goal was met in this run.\n\n")
+		b.WriteString("Every goal measured was met in this run.\n\n")
 	} else {
 		fmt.Fprintf(&b, "%d goal(s) missed in this run:\n\n", missed)
 		// Goals missed for one reason share one item, in the order of the
@@ -190,7 +202,7 @@ func (r *report) markdown() string {
 		var order []reason
 		misses := map[reason][]string{}
 		for _, g := range r.goals {
-			if g.met() {
+			if !g.measured() || g.met() {
 				continue
 			}
 			k := reason{g.why, g.fix}
