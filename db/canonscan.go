@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"sync"
 )
 
 // maxCanonDepth bounds the nesting isCanonical follows; deeper documents
@@ -199,7 +200,9 @@ func (s *canonScan) array(depth int) bool {
 // then decodes; FuzzCanonicalFastPath holds its output to the decoding
 // path's.
 func rewriteCanonical(raw []byte) (json.RawMessage, bool) {
-	w := canonWriter{canonScan: canonScan{b: raw}}
+	w := canonWriters.Get().(*canonWriter)
+	defer w.release()
+	w.canonScan = canonScan{b: raw}
 	w.ws()
 	out, ok := w.value(make([]byte, 0, len(raw)), 0)
 	w.ws()
@@ -215,8 +218,24 @@ type canonWriter struct {
 	scratch []byte   // an object's members while they are put in order
 }
 
+// canonWriters keeps writers between documents: their members and scratch
+// grow once, not for every document (every audit event carries two).
+var canonWriters = sync.Pool{New: func() any { return new(canonWriter) }}
+
+// release returns w to canonWriters, holding nothing of its document: the
+// members' keys point into it.
+func (w *canonWriter) release() {
+	w.b = nil
+	clear(w.members[:cap(w.members)])
+	w.members = w.members[:0]
+	if cap(w.scratch) > 64<<10 {
+		w.scratch = nil // a rare large document's buffer is not kept
+	}
+	canonWriters.Put(w)
+}
+
 // member is one written member of an object: its key, and where
-// `"key":value` lies in the output.
+// `"key":value` lies in the output (the comma before it is not part of it).
 type member struct {
 	key      []byte
 	from, to int
@@ -297,6 +316,9 @@ func (w *canonWriter) object(dst []byte, depth int) ([]byte, bool) {
 		if n := len(w.members); n > base && !keyLess(w.members[n-1].key, key) {
 			sorted = false
 		}
+		if len(w.members) > base {
+			dst = append(dst, ',')
+		}
 		from := len(dst)
 		dst = append(dst, '"')
 		dst = append(dst, key...)
@@ -325,22 +347,22 @@ func (w *canonWriter) object(dst []byte, depth int) ([]byte, bool) {
 		w.i++
 		w.ws()
 	}
+	if sorted { // in key order already (strictly: no duplicates)
+		return append(dst, '}'), true
+	}
 	ms := w.members[base:]
-	if !sorted {
-		slices.SortFunc(ms, func(a, b member) int {
-			if len(a.key) != len(b.key) {
-				return len(a.key) - len(b.key)
-			}
-			return bytes.Compare(a.key, b.key)
-		})
-		for i := 1; i < len(ms); i++ {
-			if bytes.Equal(ms[i-1].key, ms[i].key) {
-				return dst, false // the last of duplicate keys wins: leave it to the decoder
-			}
+	slices.SortFunc(ms, func(a, b member) int {
+		if len(a.key) != len(b.key) {
+			return len(a.key) - len(b.key)
+		}
+		return bytes.Compare(a.key, b.key)
+	})
+	for i := 1; i < len(ms); i++ {
+		if bytes.Equal(ms[i-1].key, ms[i].key) {
+			return dst, false // the last of duplicate keys wins: leave it to the decoder
 		}
 	}
-	// The members lie one after another, without commas: copy them aside
-	// and write them back in order, with commas.
+	// Copy the members aside and write them back in order.
 	w.scratch = append(w.scratch[:0], dst[body:]...)
 	dst = dst[:body]
 	for i, m := range ms {

@@ -61,6 +61,9 @@ func TestRewriteCanonical(t *testing.T) {
 		{`{"ccc":1,"bb":2,"a":3}`, `{"a":3,"bb":2,"ccc":1}`},
 		{"[\n]", `[]`},
 		{`{ }`, `{}`},
+		{`{ "a" : 1 , "bb" : [ 2 , 3 ] }`, `{"a":1,"bb":[2,3]}`},
+		{`{"b":{"x":1, "y":2},"a":0}`, `{"a":0,"b":{"x":1,"y":2}}`},
+		{`{"a":{"y":1,"x":2}, "b":0}`, `{"a":{"x":2,"y":1},"b":0}`},
 	} {
 		out, ok := rewriteCanonical([]byte(c.in))
 		if !ok || string(out) != c.want {
@@ -109,4 +112,26 @@ func FuzzCanonicalFastPath(f *testing.F) {
 			t.Fatalf("isCanonical accepted %q, whose canonical form is %q", in, out)
 		}
 	})
+}
+
+// TestRewriteCanonicalAllocs checks that rewriting the documents an audit
+// event carries allocates only the output: the writer's buffers are reused.
+func TestRewriteCanonicalAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop writers at random")
+	}
+	docs := [][]byte{
+		[]byte(`{"arguments":{"query":"weather in Paris", "limit":10}}`),
+		[]byte(`{"content":[{"type":"text","text":"sunny"}],"isError":false}`),
+	}
+	for _, d := range docs {
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, ok := rewriteCanonical(d); !ok {
+				t.Fatalf("rewriteCanonical(%s) refused", d)
+			}
+		})
+		if allocs > 1 {
+			t.Errorf("rewriteCanonical(%s): %.0f allocations, want 1 (the output)", d, allocs)
+		}
+	}
 }

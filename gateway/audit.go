@@ -164,6 +164,10 @@ type Auditor struct {
 	events chan db.AuditLogCreate
 
 	batches chan []db.AuditLogCreate // from the collector to the writers
+	// free holds stored batches, emptied, for the collector to fill again:
+	// a batch of BatchSize events is large, and at full speed a new one
+	// per send was most of what the Auditor gave the garbage collector.
+	free chan []db.AuditLogCreate
 	// ctx is the writers'; cancel abandons the remaining work when Close
 	// runs out of time.
 	ctx       context.Context
@@ -185,6 +189,7 @@ func NewAuditor(store db.Store, opts AuditorOptions) *Auditor {
 		redact:  NewRedactor(opts.RedactKeys, opts.MaxDataBytes),
 		events:  make(chan db.AuditLogCreate, opts.BufferSize),
 		batches: make(chan []db.AuditLogCreate, 1),
+		free:    make(chan []db.AuditLogCreate, opts.Writers+1),
 		ctx:     ctx,
 		cancel:  cancel,
 		done:    make(chan struct{}),
@@ -299,7 +304,11 @@ func (a *Auditor) collect() {
 	send := func() {
 		if len(batch) > 0 {
 			a.batches <- batch
-			batch = make([]db.AuditLogCreate, 0, a.opts.BatchSize)
+			select {
+			case batch = <-a.free:
+			default:
+				batch = make([]db.AuditLogCreate, 0, a.opts.BatchSize)
+			}
 		}
 	}
 	for {
@@ -358,6 +367,13 @@ func (a *Auditor) prepare(ev db.AuditLogCreate) (db.AuditLogCreate, bool) {
 func (a *Auditor) write() {
 	for batch := range a.batches {
 		a.storeBatch(batch)
+		// Nothing keeps a batch once it is stored (or given up); cleared,
+		// it no longer holds the events' data alive while it waits.
+		clear(batch)
+		select {
+		case a.free <- batch[:0]:
+		default:
+		}
 	}
 }
 
