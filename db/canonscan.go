@@ -202,6 +202,11 @@ func (s *canonScan) array(depth int) bool {
 func rewriteCanonical(raw []byte) (json.RawMessage, bool) {
 	w := canonWriters.Get().(*canonWriter)
 	defer w.release()
+	return w.rewrite(raw)
+}
+
+// rewrite is rewriteCanonical on w's buffers.
+func (w *canonWriter) rewrite(raw []byte) (json.RawMessage, bool) {
 	w.canonScan = canonScan{b: raw}
 	w.ws()
 	out, ok := w.value(make([]byte, 0, len(raw)), 0)
