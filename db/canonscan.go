@@ -227,14 +227,19 @@ type canonWriter struct {
 // grow once, not for every document (every audit event carries two).
 var canonWriters = sync.Pool{New: func() any { return new(canonWriter) }}
 
-// release returns w to canonWriters, holding nothing of its document: the
-// members' keys point into it.
+// release returns w to canonWriters, holding no pointer into its document
+// (the members' keys point into it). The buffers of a rare large document
+// are not kept.
 func (w *canonWriter) release() {
 	w.b = nil
-	clear(w.members[:cap(w.members)])
-	w.members = w.members[:0]
+	if cap(w.members) > 1024 {
+		w.members = nil
+	} else {
+		clear(w.members[:cap(w.members)])
+		w.members = w.members[:0]
+	}
 	if cap(w.scratch) > 64<<10 {
-		w.scratch = nil // a rare large document's buffer is not kept
+		w.scratch = nil
 	}
 	canonWriters.Put(w)
 }

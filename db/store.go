@@ -152,7 +152,8 @@ type AuditLogRepository interface {
 	// transaction on SQLite) and returns how many it stored. Events whose
 	// event id is stored already are skipped, so a batch retried after an
 	// ambiguous failure is stored once. All or nothing: when it fails,
-	// none of the batch is stored.
+	// none of the batch is stored. It keeps nothing of in once it returns:
+	// the caller may reuse the slice (the Auditor does).
 	InsertBatch(ctx context.Context, in []AuditLogCreate) (int64, error)
 	// Get returns the event with this id, or ErrNotFound.
 	Get(ctx context.Context, id int64) (AuditLog, error)
