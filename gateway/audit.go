@@ -430,12 +430,25 @@ func (a *Auditor) fail(batch []db.AuditLogCreate, err error) {
 
 // ListByRequestID returns the stored events of one request, oldest first.
 func (a *Auditor) ListByRequestID(ctx context.Context, requestID string) ([]db.AuditLog, error) {
-	return a.store.AuditLogs().ListByRequestID(ctx, requestID)
+	if err := db.CheckText("request_id", requestID, 1, db.MaxShortLen); err != nil {
+		return nil, err
+	}
+	var out []db.AuditLog
+	for ev, err := range a.store.AuditLogs().All(ctx, db.AuditQuery{RequestID: requestID}) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
 }
 
 // ListByUser returns a page of one user's stored events, newest first.
 func (a *Auditor) ListByUser(ctx context.Context, userID string, p db.Page) ([]db.AuditLog, error) {
-	return a.store.AuditLogs().ListByUser(ctx, userID, p)
+	if err := db.CheckText("user_id", userID, 1, db.MaxShortLen); err != nil {
+		return nil, err
+	}
+	return a.store.AuditLogs().List(ctx, db.AuditQuery{UserID: userID, Newest: true, Limit: p.Limit, Offset: p.Offset})
 }
 
 // ListByTimeRange returns a page of the stored events in [from, to), oldest

@@ -283,7 +283,7 @@ func (k *Keys) Issue(ctx context.Context, in IssueOptions) (string, KeyInfo, err
 		Name:        in.Name,
 		Prefix:      raw[:KeyDisplayLen],
 		KeyHash:     hashHex(keyHash(raw)),
-		UserID:      in.Owner,
+		Owner:       in.Owner,
 		Roles:       in.Roles,
 		Permissions: in.Permissions,
 		ExpiresAt:   exp,
@@ -292,7 +292,7 @@ func (k *Keys) Issue(ctx context.Context, in IssueOptions) (string, KeyInfo, err
 	if err != nil {
 		return "", KeyInfo{}, fmt.Errorf("gateway: issue API key: %w", err)
 	}
-	k.log.InfoContext(ctx, "gateway: API key issued", "key_id", row.ID, "prefix", row.Prefix, "owner", row.UserID)
+	k.log.InfoContext(ctx, "gateway: API key issued", "key_id", row.ID, "prefix", row.Prefix, "owner", row.Owner)
 	return raw, keyInfoOf(row), nil
 }
 
@@ -386,7 +386,7 @@ func (k *Keys) entryOf(r db.APIKey) *keyEntry {
 		principal: Principal{
 			KeyID:       r.ID,
 			KeyName:     r.Name,
-			Owner:       r.UserID,
+			Owner:       r.Owner,
 			Roles:       r.Roles,
 			Permissions: r.Permissions,
 			ExpiresAt:   r.ExpiresAt,
@@ -458,7 +458,7 @@ func (k *Keys) Rotate(ctx context.Context, id string, grace time.Duration) (stri
 			Name:        old.Name,
 			Prefix:      raw[:KeyDisplayLen],
 			KeyHash:     hashHex(keyHash(raw)),
-			UserID:      old.UserID,
+			Owner:       old.Owner,
 			Roles:       old.Roles,
 			Permissions: old.Permissions,
 			ExpiresAt:   exp,
@@ -496,13 +496,16 @@ func (k *Keys) Get(ctx context.Context, id string) (KeyInfo, error) {
 
 // List returns a page of all keys, oldest first, without their hashes.
 func (k *Keys) List(ctx context.Context, p db.Page) ([]KeyInfo, error) {
-	return keyInfosOf(k.store.APIKeys().List(ctx, p))
+	return keyInfosOf(k.store.APIKeys().List(ctx, db.KeyQuery{Limit: p.Limit, Offset: p.Offset}))
 }
 
 // ListByOwner returns a page of the keys of one owner, oldest first,
 // without their hashes.
 func (k *Keys) ListByOwner(ctx context.Context, owner string, p db.Page) ([]KeyInfo, error) {
-	return keyInfosOf(k.store.APIKeys().ListByUser(ctx, owner, false, p))
+	if err := db.CheckText("owner", owner, 1, db.MaxShortLen); err != nil {
+		return nil, err
+	}
+	return keyInfosOf(k.store.APIKeys().List(ctx, db.KeyQuery{Owner: owner, Limit: p.Limit, Offset: p.Offset}))
 }
 
 func keyInfosOf(rows []db.APIKey, err error) ([]KeyInfo, error) {
@@ -521,7 +524,7 @@ func keyInfoOf(r db.APIKey) KeyInfo {
 		ID:           r.ID,
 		Name:         r.Name,
 		Prefix:       r.Prefix,
-		Owner:        r.UserID,
+		Owner:        r.Owner,
 		Roles:        r.Roles,
 		Permissions:  r.Permissions,
 		Active:       r.IsActive,

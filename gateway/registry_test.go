@@ -52,8 +52,9 @@ func respaced(t gateway.Tool) gateway.Tool {
 // rows returns every stored row of a server, active or not, by name.
 func rows(t *testing.T, s db.Store, serverID string) []db.Tool {
 	t.Helper()
-	out, err := s.Tools().ListByServer(t.Context(), serverID)
+	out, err := s.Tools().List(t.Context(), db.ToolQuery{ServerID: serverID, Limit: db.MaxLimit})
 	require.NoError(t, err)
+	slices.SortFunc(out, func(a, b db.Tool) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -319,7 +320,7 @@ func TestRegistrySyncRefusesInvalid(t *testing.T) {
 				}
 			})
 		}
-		all, err := s.Tools().List(ctx, db.Page{})
+		all, err := s.Tools().List(ctx, db.ToolQuery{})
 		require.NoError(t, err)
 		assert.Len(t, all, 2, "no other server got anything either")
 
@@ -560,7 +561,7 @@ func TestRegistryLookupErrors(t *testing.T) {
 		small := gateway.NewRegistry(s, gateway.RegistryOptions{MaxTools: 2})
 		_, err = small.Sync(ctx, "srv", []gateway.Tool{mcpTool("a", ""), mcpTool("b", ""), mcpTool("c", "")})
 		assert.ErrorIs(t, err, db.ErrInvalid)
-		n, err := s.Tools().List(ctx, db.Page{})
+		n, err := s.Tools().List(ctx, db.ToolQuery{})
 		require.NoError(t, err)
 		assert.Empty(t, n)
 

@@ -284,9 +284,14 @@ func auditQuery(e *env, args []string) error {
 	var events []db.AuditLog
 	switch {
 	case given["request"]:
-		events, err = s.AuditLogs().ListByRequestID(e.ctx, *request)
+		for ev, ierr := range s.AuditLogs().All(e.ctx, db.AuditQuery{RequestID: *request}) {
+			if err = ierr; err != nil {
+				break
+			}
+			events = append(events, ev)
+		}
 	case given["user"]:
-		events, err = s.AuditLogs().ListByUser(e.ctx, *user, p)
+		events, err = s.AuditLogs().List(e.ctx, db.AuditQuery{UserID: *user, Newest: true, Limit: p.Limit, Offset: p.Offset})
 	default:
 		events, err = s.AuditLogs().ListByDateRange(e.ctx, from, to, *action, p)
 	}
@@ -426,7 +431,7 @@ func auditPrune(e *env, args []string) error {
 // event in pruneSteps slices of time so that a terminal can show how far
 // it has come; each slice is pruned in bounded batches.
 func prune(e *env, s db.Store, before time.Time) (int64, error) {
-	oldest, err := s.AuditLogs().List(e.ctx, db.Page{Limit: 1})
+	oldest, err := s.AuditLogs().List(e.ctx, db.AuditQuery{Limit: 1})
 	if err != nil || len(oldest) == 0 || !oldest[0].CreatedAt.Before(before) {
 		return 0, err
 	}
@@ -497,7 +502,7 @@ func auditExport(e *env, args []string) error {
 	// page.
 	var after db.AuditCursor
 	for {
-		page, err := s.AuditLogs().ListByDateRangeAfter(e.ctx, from, to, *action, after, exportPage)
+		page, err := s.AuditLogs().List(e.ctx, db.AuditQuery{From: from, To: to, Action: *action, After: after, Limit: exportPage})
 		if err != nil {
 			return err
 		}

@@ -221,7 +221,7 @@ func TestAuditPrune(t *testing.T) {
 		js := c.ok("audit", "prune", "--older-than", "5h", "--json")
 		require.NoError(t, json.Unmarshal([]byte(js), &res), js)
 		assert.EqualValues(t, 5, res.Deleted, "r5..r9")
-		left, err := s.AuditLogs().List(t.Context(), db.Page{})
+		left, err := s.AuditLogs().List(t.Context(), db.AuditQuery{})
 		require.NoError(t, err)
 		assert.Len(t, left, 5)
 		for _, ev := range left {

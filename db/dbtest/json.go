@@ -56,7 +56,7 @@ func exerciseJSON(t *testing.T, e Engine) {
 			ev.RequestData = json.RawMessage(c.in)
 			_, err = s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{ev})
 			require.NoError(t, err, c.name)
-			evs, err := s.AuditLogs().ListByRequestID(ctx, c.name)
+			evs, err := collectErr(s.AuditLogs().All(ctx, db.AuditQuery{RequestID: c.name}))
 			require.NoError(t, err, c.name)
 			require.Len(t, evs, 1)
 			assert.Equal(t, c.want, string(evs[0].RequestData), "%s: audit request data", c.name)

@@ -99,7 +99,7 @@ func exerciseTools(t *testing.T, e Engine) {
 			require.NoError(t, err)
 			ids = append(ids, tool.ID)
 		}
-		page, err := s.Tools().List(ctx, db.Page{Limit: 2, Offset: 1})
+		page, err := s.Tools().List(ctx, db.ToolQuery{Limit: 2, Offset: 1})
 		require.NoError(t, err)
 		require.Len(t, page, 2)
 		assert.Equal(t, ids[1], page[0].ID)
@@ -114,10 +114,10 @@ func exerciseTools(t *testing.T, e Engine) {
 		}
 		_, err := s.Tools().Create(ctx, newTool("two", "other"))
 		require.NoError(t, err)
-		got, err := s.Tools().ListByServer(ctx, "one")
+		got, err := s.Tools().List(ctx, db.ToolQuery{ServerID: "one"})
 		require.NoError(t, err)
 		require.Len(t, got, 3)
-		assert.Equal(t, []string{"alpha", "mid", "zeta"}, []string{got[0].Name, got[1].Name, got[2].Name})
+		assert.Equal(t, []string{"zeta", "alpha", "mid"}, []string{got[0].Name, got[1].Name, got[2].Name}, "id order")
 	})
 
 	t.Run("FindActiveAndDeactivateByServer", func(t *testing.T) {
@@ -134,11 +134,11 @@ func exerciseTools(t *testing.T, e Engine) {
 		n, err = s.Tools().DeactivateByServer(ctx, "one")
 		require.NoError(t, err)
 		assert.EqualValues(t, 0, n, "already inactive")
-		active, err := s.Tools().ListActive(ctx, db.Page{})
+		active, err := s.Tools().List(ctx, db.ToolQuery{ActiveOnly: true})
 		require.NoError(t, err)
 		require.Len(t, active, 1)
 		assert.Equal(t, keep.ID, active[0].ID)
-		one, err := s.Tools().ListByServer(ctx, "one")
+		one, err := s.Tools().List(ctx, db.ToolQuery{ServerID: "one"})
 		require.NoError(t, err)
 		require.Len(t, one, 3)
 		for _, tool := range one {
@@ -252,7 +252,7 @@ func exerciseTools(t *testing.T, e Engine) {
 		in.Description = "0"
 		tool, err := s.Tools().Create(ctx, in)
 		require.NoError(t, err)
-		require.NoError(t, s.Tools().LockServer(ctx, "srv"), "outside a transaction it returns at once")
+		require.NoError(t, s.Tools().LockServer(ctx, "srv"), "outside a transaction, with no holder, it returns")
 		const workers = 16
 		var wg sync.WaitGroup
 		errs := make([]error, workers)

@@ -91,7 +91,7 @@ func mcpstoreOps(s db.Store, server string, id int64) repoOps {
 		},
 		get: func(ctx context.Context, i int) error { _, err := s.Tools().Get(ctx, id); return err },
 		list: func(ctx context.Context, i int) error {
-			l, err := s.Tools().List(ctx, db.Page{Limit: 100})
+			l, err := s.Tools().List(ctx, db.ToolQuery{Limit: 100})
 			if err == nil && len(l) != 100 {
 				err = fmt.Errorf("listed %d tools", len(l))
 			}

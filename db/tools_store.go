@@ -1,0 +1,110 @@
+package db
+
+import (
+	"context"
+	"iter"
+)
+
+// tools is the Store's ToolRepository: it checks, calls the engine and maps
+// errors.
+type tools struct {
+	e Engine
+	r ToolEngine
+}
+
+func (r *tools) Create(ctx context.Context, in ToolCreate) (Tool, error) {
+	return r.write(ctx, "Tools.Create", in, r.r.Create)
+}
+
+func (r *tools) Upsert(ctx context.Context, in ToolCreate) (Tool, error) {
+	return r.write(ctx, "Tools.Upsert", in, r.r.Upsert)
+}
+
+func (r *tools) write(ctx context.Context, op string, in ToolCreate, run func(context.Context, ToolCreate) (Tool, error)) (Tool, error) {
+	in, err := in.check()
+	var t Tool
+	if err == nil {
+		t, err = run(ctx, in)
+	}
+	return t, mapError(op, r.e, err)
+}
+
+func (r *tools) Get(ctx context.Context, id int64) (Tool, error) {
+	var ch checker
+	if ch.rowID("id", id); ch.err != nil {
+		return Tool{}, mapError("Tools.Get", r.e, ch.err)
+	}
+	t, err := r.r.Get(ctx, id)
+	return t, mapError("Tools.Get", r.e, err)
+}
+
+func (r *tools) GetByName(ctx context.Context, serverID, name string) (Tool, error) {
+	var ch checker
+	ch.text("server_id", serverID, 0, MaxShortLen)
+	ch.toolName("name", name)
+	if ch.err != nil {
+		return Tool{}, mapError("Tools.GetByName", r.e, ch.err)
+	}
+	t, err := r.r.GetByName(ctx, serverID, name)
+	return t, mapError("Tools.GetByName", r.e, err)
+}
+
+func (r *tools) List(ctx context.Context, q ToolQuery) ([]Tool, error) {
+	q, err := q.check()
+	if err == nil {
+		var out []Tool
+		if out, err = r.r.List(ctx, q); err == nil {
+			return out, nil
+		}
+	}
+	return nil, mapError("Tools.List", r.e, err)
+}
+
+func (r *tools) All(ctx context.Context, q ToolQuery) iter.Seq2[Tool, error] {
+	q, err := q.check()
+	return pages(ctx, mapError("Tools.All", r.e, err), q.Limit, func(ctx context.Context) ([]Tool, error) {
+		page, err := r.r.List(ctx, q)
+		if n := len(page); n > 0 {
+			q.AfterID, q.Offset = page[n-1].ID, 0
+		}
+		return page, mapError("Tools.All", r.e, err)
+	})
+}
+
+func (r *tools) Update(ctx context.Context, id int64, u ToolUpdate) (Tool, error) {
+	u, err := u.check()
+	if err == nil {
+		var ch checker
+		ch.rowID("id", id)
+		err = errOrNil(ch.err)
+	}
+	var t Tool
+	if err == nil {
+		t, err = r.r.Update(ctx, id, u)
+	}
+	return t, mapError("Tools.Update", r.e, err)
+}
+
+func (r *tools) Delete(ctx context.Context, id int64) error {
+	var ch checker
+	if ch.rowID("id", id); ch.err != nil {
+		return mapError("Tools.Delete", r.e, ch.err)
+	}
+	n, err := r.r.Delete(ctx, id)
+	return mapError("Tools.Delete", r.e, oneRow(n, err))
+}
+
+func (r *tools) DeactivateByServer(ctx context.Context, serverID string) (int64, error) {
+	if err := CheckText("server_id", serverID, 0, MaxShortLen); err != nil {
+		return 0, mapError("Tools.DeactivateByServer", r.e, err)
+	}
+	n, err := r.r.DeactivateByServer(ctx, serverID)
+	return n, mapError("Tools.DeactivateByServer", r.e, err)
+}
+
+func (r *tools) LockServer(ctx context.Context, serverID string) error {
+	if err := CheckText("server_id", serverID, 0, MaxShortLen); err != nil {
+		return mapError("Tools.LockServer", r.e, err)
+	}
+	return mapError("Tools.LockServer", r.e, r.r.LockServer(ctx, serverID))
+}
