@@ -452,15 +452,13 @@ func (r *Registry) Tools(ctx context.Context, serverID string) ([]RegisteredTool
 // (id) order, each with its qualified name. Tools of no server (server id
 // "", written through the repository directly) are left out.
 func (r *Registry) List(ctx context.Context, p db.Page) ([]RegisteredTool, error) {
-	rows, err := r.store.Tools().List(ctx, db.ToolQuery{ActiveOnly: true, Limit: p.Limit, Offset: p.Offset})
+	rows, err := r.store.Tools().List(ctx, db.ToolQuery{ActiveOnly: true, HasServer: true, Limit: p.Limit, Offset: p.Offset})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: list tools: %w", err)
 	}
-	out := make([]RegisteredTool, 0, len(rows))
-	for _, t := range rows {
-		if t.ServerID != "" {
-			out = append(out, registered(t))
-		}
+	out := make([]RegisteredTool, len(rows))
+	for i, t := range rows {
+		out[i] = registered(t)
 	}
 	return out, nil
 }

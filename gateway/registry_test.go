@@ -414,6 +414,34 @@ func TestRegistryServersKeptApart(t *testing.T) {
 	})
 }
 
+// Tools of no server, written through the repository, are left out of the
+// registry's lists without shortening a page: List once filtered them out
+// after its LIMIT, so a page came back short while tools remained.
+func TestRegistryListFullPages(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s db.Store) {
+		ctx := t.Context()
+		reg := gateway.NewRegistry(s, gateway.RegistryOptions{})
+		for _, name := range []string{"a", "b", "c"} {
+			_, err := s.Tools().Create(ctx, db.ToolCreate{Name: name, InputSchema: json.RawMessage(`{"type":"object"}`)})
+			require.NoError(t, err)
+		}
+		_, err := reg.Sync(ctx, "srv", []gateway.Tool{mcpTool("x", ""), mcpTool("y", ""), mcpTool("z", "")})
+		require.NoError(t, err)
+		_, err = s.Tools().Create(ctx, db.ToolCreate{Name: "d", InputSchema: json.RawMessage(`{"type":"object"}`)})
+		require.NoError(t, err)
+
+		page, err := reg.List(ctx, db.Page{Limit: 2})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"x", "y"}, names(page), "a full page")
+		rest, err := reg.List(ctx, db.Page{Limit: 2, Offset: 2})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"z"}, names(rest))
+		all, err := reg.All(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"x", "y", "z"}, names(all))
+	})
+}
+
 // Concurrent Syncs of one server, from two Stores on one database (two
 // gateway replicas), rotating through three lists: every Sync succeeds, each
 // reports what a Sync run after one whole list would, and the registry ends
