@@ -393,15 +393,16 @@ func TestKeysRotate(t *testing.T) {
 	})
 }
 
-// Of several rotations of one key at once, one replaces it and the others
-// fail with ErrConflict: never two replacement keys.
+// Of 32 rotations of one key at once, exactly one replaces it and the
+// others fail with ErrConflict: never two replacement keys (reading the key
+// without APIKeys.GetForUpdate's lock, PostgreSQL made several).
 func TestKeysRotateConcurrently(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s db.Store) {
 		ctx := t.Context()
 		k := newKeys(t, s, gateway.KeysOptions{})
 		_, old, err := k.Issue(ctx, gateway.IssueOptions{Name: "k"})
 		require.NoError(t, err)
-		const n = 8
+		const n = 32
 		errs := make(chan error, n)
 		start := make(chan struct{})
 		var wg sync.WaitGroup
