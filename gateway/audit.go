@@ -157,11 +157,15 @@ type Auditor struct {
 	opts   AuditorOptions
 	redact *Redactor
 
-	// mu guards closed and the closing of events against Record: Record
-	// holds it shared while it sends, Close exclusively to close.
-	mu     sync.RWMutex
-	closed bool
-	events chan db.AuditLogCreate
+	// senders counts the Records under way, and holds closing once Close
+	// has begun: Record takes no lock, so that one waiting for room in the
+	// buffer, or arriving while Close waits for the writers, answers by its
+	// context (or at once, closed) instead of waiting for Close. Whoever
+	// brings the count to zero after Close began (Close itself when no
+	// Record is under way) closes events, once.
+	senders     atomic.Int64
+	closeEvents sync.Once
+	events      chan db.AuditLogCreate
 
 	batches chan []db.AuditLogCreate // from the collector to the writers
 	// free holds stored batches, emptied, for the collector to fill again:
@@ -219,18 +223,20 @@ func NewAuditor(store db.Store, opts AuditorOptions) *Auditor {
 // there, not reported here. The Auditor keeps ev's JSON documents until it
 // has stored them: the caller must not modify their bytes after Record.
 //
-// Record allocates nothing and takes no lock but a shared one: its cost is
-// a clock reading and a send on a buffered channel.
+// Record allocates nothing and takes no lock: its cost is a clock reading,
+// two atomic additions and a send on a buffered channel. Once Close has
+// begun it refuses at once; a Record already waiting for room goes on
+// waiting, by its context.
 func (a *Auditor) Record(ctx context.Context, ev db.AuditLogCreate) error {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now()
 	}
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	if a.closed {
+	if a.senders.Add(1) >= closing {
+		a.leave()
 		a.dropped.Add(1)
 		return ErrAuditorClosed
 	}
+	defer a.leave()
 	select {
 	case a.events <- ev:
 		a.recorded.Add(1)
@@ -248,6 +254,18 @@ func (a *Auditor) Record(ctx context.Context, ev db.AuditLogCreate) error {
 	case <-ctx.Done():
 		a.dropped.Add(1)
 		return fmt.Errorf("gateway: audit event dropped while waiting for room: %w", ctx.Err())
+	}
+}
+
+// closing is added to Auditor.senders when Close begins: far above any
+// count of Records under way.
+const closing = 1 << 62
+
+// leave ends a Record, closing events when it is the last one out after
+// Close began.
+func (a *Auditor) leave() {
+	if a.senders.Add(-1) == closing {
+		a.closeEvents.Do(func() { close(a.events) })
 	}
 }
 
@@ -270,14 +288,11 @@ func (a *Auditor) Stats() AuditStats {
 // an error wrapping ctx's. Later calls wait for the same end.
 func (a *Auditor) Close(ctx context.Context) error {
 	a.closeOnce.Do(func() {
-		// In a goroutine: taking the lock waits for Records blocked on a
-		// full buffer, which the writers may take a while to empty.
-		go func() {
-			a.mu.Lock()
-			a.closed = true
-			close(a.events)
-			a.mu.Unlock()
-		}()
+		// Records blocked on a full buffer, which the writers may take a
+		// while to empty, close events as the last of them leaves.
+		if a.senders.Add(closing) == closing {
+			a.closeEvents.Do(func() { close(a.events) })
+		}
 	})
 	select {
 	case <-a.done:
