@@ -3,6 +3,8 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,8 +99,10 @@ func TestKeysIssueVerify(t *testing.T) {
 		row, err := s.APIKeys().Get(ctx, info.ID)
 		require.NoError(t, err)
 		assert.Equal(t, info.Prefix, row.Prefix)
-		assert.Len(t, row.KeyHash, 64)
-		byHash, err := s.APIKeys().GetByHash(ctx, row.KeyHash)
+		sum := sha256.Sum256([]byte(raw))
+		assert.Equal(t, hex.EncodeToString(sum[:]), row.KeyHash, "the documented form")
+		assert.Equal(t, gateway.HashKey(raw), row.KeyHash)
+		byHash, err := s.APIKeys().GetByHash(ctx, gateway.HashKey(raw))
 		require.NoError(t, err)
 		assert.Equal(t, info.ID, byHash.ID)
 
