@@ -500,12 +500,14 @@ func (k *Keys) List(ctx context.Context, p db.Page) ([]KeyInfo, error) {
 }
 
 // ListByOwner returns a page of the keys of one owner, oldest first,
-// without their hashes.
-func (k *Keys) ListByOwner(ctx context.Context, owner string, p db.Page) ([]KeyInfo, error) {
+// without their hashes; only the active ones when activeOnly (those not
+// deactivated: revoked or expired keys count as active until deactivated).
+func (k *Keys) ListByOwner(ctx context.Context, owner string, activeOnly bool, p db.Page) ([]KeyInfo, error) {
 	if err := db.CheckText("owner", owner, 1, db.MaxShortLen); err != nil {
 		return nil, err
 	}
-	return keyInfosOf(k.store.APIKeys().List(ctx, db.KeyQuery{Owner: owner, Limit: p.Limit, Offset: p.Offset}))
+	q := db.KeyQuery{Owner: owner, ActiveOnly: activeOnly, Limit: p.Limit, Offset: p.Offset}
+	return keyInfosOf(k.store.APIKeys().List(ctx, q))
 }
 
 func keyInfosOf(rows []db.APIKey, err error) ([]KeyInfo, error) {

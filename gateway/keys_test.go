@@ -117,10 +117,17 @@ func TestKeysIssueVerify(t *testing.T) {
 		list, err := k.List(ctx, db.Page{})
 		require.NoError(t, err)
 		assert.Len(t, list, 2)
-		mine, err := k.ListByOwner(ctx, "alice", db.Page{})
+		mine, err := k.ListByOwner(ctx, "alice", false, db.Page{})
 		require.NoError(t, err)
 		require.Len(t, mine, 1)
 		assert.Equal(t, info.ID, mine[0].ID)
+		require.NoError(t, s.APIKeys().Deactivate(ctx, info.ID))
+		active, err := k.ListByOwner(ctx, "alice", true, db.Page{})
+		require.NoError(t, err)
+		assert.Empty(t, active, "only the active keys")
+		mine, err = k.ListByOwner(ctx, "alice", false, db.Page{})
+		require.NoError(t, err)
+		assert.Len(t, mine, 1)
 	})
 }
 
