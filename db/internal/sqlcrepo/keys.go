@@ -7,6 +7,24 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 )
 
+// KeyRow is a row of api_keys, in the field order of the table.
+type KeyRow[T Time, L List, J JSON] = struct {
+	ID           string
+	Name         string
+	Prefix       string
+	KeyHash      string
+	UserID       *string
+	Roles        L
+	Permissions  L
+	IsActive     bool
+	CreatedAt    T
+	ExpiresAt    *T
+	LastUsedAt   *T
+	Metadata     J
+	RevokedAt    *T
+	RevokeReason *string
+}
+
 // KeyQueries are the api_keys queries both engines generate.
 type KeyQueries[R ~KeyRow[T, L, J], T Time, L List, J JSON] interface {
 	APIKeyCreate(ctx context.Context, id, name, prefix, keyHash string, owner *string, roles, permissions L, isActive bool, expiresAt *T, metadata J) (*R, error)

@@ -32,37 +32,3 @@ type List interface{ []string | sqlitecol.List }
 type JSON interface {
 	json.RawMessage | sqlitecol.JSON
 }
-
-// KeyRow is a row of api_keys, in the field order of the table.
-type KeyRow[T Time, L List, J JSON] = struct {
-	ID           string
-	Name         string
-	Prefix       string
-	KeyHash      string
-	UserID       *string
-	Roles        L
-	Permissions  L
-	IsActive     bool
-	CreatedAt    T
-	ExpiresAt    *T
-	LastUsedAt   *T
-	Metadata     J
-	RevokedAt    *T
-	RevokeReason *string
-}
-
-// ToolRow is a row of tool_registrations.
-type ToolRow[T Time, J JSON] = struct {
-	ID           int64
-	ServerID     string
-	Name         string
-	Title        *string
-	Description  string
-	InputSchema  J
-	OutputSchema J
-	Annotations  J
-	IsActive     bool
-	CreatedAt    T
-	UpdatedAt    T
-	Metadata     J
-}

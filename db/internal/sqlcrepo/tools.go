@@ -6,6 +6,22 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 )
 
+// ToolRow is a row of tool_registrations.
+type ToolRow[T Time, J JSON] = struct {
+	ID           int64
+	ServerID     string
+	Name         string
+	Title        *string
+	Description  string
+	InputSchema  J
+	OutputSchema J
+	Annotations  J
+	IsActive     bool
+	CreatedAt    T
+	UpdatedAt    T
+	Metadata     J
+}
+
 // ToolQueries are the tool_registrations queries both engines generate.
 type ToolQueries[R ~ToolRow[T, J], T Time, J JSON] interface {
 	ToolCreate(ctx context.Context, serverID, name string, title *string, description string, inputSchema, outputSchema, annotations J, isActive bool, metadata J) (*R, error)
