@@ -52,12 +52,7 @@ func (r *auditLogs) InsertBatch(ctx context.Context, in []AuditLogCreate) (int64
 }
 
 func (r *auditLogs) Get(ctx context.Context, id int64) (AuditLog, error) {
-	var ch checker
-	if ch.rowID("id", id); ch.err != nil {
-		return AuditLog{}, mapError("AuditLogs.Get", r.e, ch.err)
-	}
-	ev, err := r.r.Get(ctx, id)
-	return ev, mapError("AuditLogs.Get", r.e, err)
+	return byRowID(ctx, r.e, "AuditLogs.Get", id, r.r.Get)
 }
 
 func (r *auditLogs) List(ctx context.Context, q AuditQuery) ([]AuditLog, error) {
@@ -107,25 +102,16 @@ func (r *auditLogs) Statistics(ctx context.Context, from, to time.Time) (AuditSt
 
 func (r *auditLogs) Complete(ctx context.Context, id int64, c AuditLogComplete) (AuditLog, error) {
 	c, err := c.check()
-	if err == nil {
-		var ch checker
-		ch.rowID("id", id)
-		err = errOrNil(ch.err)
+	if err != nil {
+		return AuditLog{}, mapError("AuditLogs.Complete", r.e, err)
 	}
-	var ev AuditLog
-	if err == nil {
-		ev, err = r.r.Complete(ctx, id, c)
-	}
-	return ev, mapError("AuditLogs.Complete", r.e, err)
+	return byRowID(ctx, r.e, "AuditLogs.Complete", id, func(ctx context.Context, id int64) (AuditLog, error) {
+		return r.r.Complete(ctx, id, c)
+	})
 }
 
 func (r *auditLogs) Delete(ctx context.Context, id int64) error {
-	var ch checker
-	if ch.rowID("id", id); ch.err != nil {
-		return mapError("AuditLogs.Delete", r.e, ch.err)
-	}
-	n, err := r.r.Delete(ctx, id)
-	return mapError("AuditLogs.Delete", r.e, oneRow(n, err))
+	return deleteRow(ctx, r.e, "AuditLogs.Delete", id, r.r.Delete)
 }
 
 // Prune runs the engine's PruneBatch until a batch deletes fewer than

@@ -131,3 +131,24 @@ func oneRow(n int64, err error) error {
 	}
 	return err
 }
+
+// byRowID checks the id of a row the database numbers, then runs read.
+func byRowID[T any](ctx context.Context, e Engine, op string, id int64, read func(context.Context, int64) (T, error)) (T, error) {
+	var ch checker
+	if ch.rowID("id", id); ch.err != nil {
+		var zero T
+		return zero, mapError(op, e, ch.err)
+	}
+	v, err := read(ctx, id)
+	return v, mapError(op, e, err)
+}
+
+// deleteRow checks the id of a row the database numbers, then deletes it:
+// ErrNotFound when there is none.
+func deleteRow(ctx context.Context, e Engine, op string, id int64, del func(context.Context, int64) (int64, error)) error {
+	_, err := byRowID(ctx, e, op, id, func(ctx context.Context, id int64) (int64, error) {
+		n, err := del(ctx, id)
+		return n, oneRow(n, err)
+	})
+	return err
+}

@@ -30,12 +30,7 @@ func (r *tools) write(ctx context.Context, op string, in ToolCreate, run func(co
 }
 
 func (r *tools) Get(ctx context.Context, id int64) (Tool, error) {
-	var ch checker
-	if ch.rowID("id", id); ch.err != nil {
-		return Tool{}, mapError("Tools.Get", r.e, ch.err)
-	}
-	t, err := r.r.Get(ctx, id)
-	return t, mapError("Tools.Get", r.e, err)
+	return byRowID(ctx, r.e, "Tools.Get", id, r.r.Get)
 }
 
 func (r *tools) GetByName(ctx context.Context, serverID, name string) (Tool, error) {
@@ -73,25 +68,16 @@ func (r *tools) All(ctx context.Context, q ToolQuery) iter.Seq2[Tool, error] {
 
 func (r *tools) Update(ctx context.Context, id int64, u ToolUpdate) (Tool, error) {
 	u, err := u.check()
-	if err == nil {
-		var ch checker
-		ch.rowID("id", id)
-		err = errOrNil(ch.err)
+	if err != nil {
+		return Tool{}, mapError("Tools.Update", r.e, err)
 	}
-	var t Tool
-	if err == nil {
-		t, err = r.r.Update(ctx, id, u)
-	}
-	return t, mapError("Tools.Update", r.e, err)
+	return byRowID(ctx, r.e, "Tools.Update", id, func(ctx context.Context, id int64) (Tool, error) {
+		return r.r.Update(ctx, id, u)
+	})
 }
 
 func (r *tools) Delete(ctx context.Context, id int64) error {
-	var ch checker
-	if ch.rowID("id", id); ch.err != nil {
-		return mapError("Tools.Delete", r.e, ch.err)
-	}
-	n, err := r.r.Delete(ctx, id)
-	return mapError("Tools.Delete", r.e, oneRow(n, err))
+	return deleteRow(ctx, r.e, "Tools.Delete", id, r.r.Delete)
 }
 
 func (r *tools) DeactivateByServer(ctx context.Context, serverID string) (int64, error) {
