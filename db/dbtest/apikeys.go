@@ -170,6 +170,41 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		assert.Empty(t, past)
 	})
 
+	// All pages by (created_at, id): every key, each once, in order,
+	// whatever the page size.
+	t.Run("All", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		var ids, alice []string
+		for i := range 7 {
+			in := NewKey(i)
+			if i%2 == 0 {
+				in.Owner = "alice"
+			}
+			k, err := s.APIKeys().Create(ctx, in)
+			require.NoError(t, err)
+			ids = append(ids, k.ID)
+			if in.Owner == "alice" {
+				alice = append(alice, k.ID)
+			}
+		}
+		keyIDs := func(q db.KeyQuery) []string {
+			got, err := collectErr(s.APIKeys().All(ctx, q))
+			require.NoError(t, err)
+			out := []string{}
+			for _, k := range got {
+				out = append(out, k.ID)
+			}
+			return out
+		}
+		for _, limit := range []int{1, 2, 7, 0} {
+			assert.Equal(t, ids, keyIDs(db.KeyQuery{Limit: limit}), "limit %d", limit)
+			assert.Equal(t, alice, keyIDs(db.KeyQuery{Owner: "alice", Limit: limit}), "limit %d", limit)
+		}
+		first, err := s.APIKeys().Get(ctx, ids[2])
+		require.NoError(t, err)
+		assert.Equal(t, ids[3:], keyIDs(db.KeyQuery{After: first.Cursor(), Limit: 2}))
+	})
+
 	t.Run("FindActive", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		var ids []string

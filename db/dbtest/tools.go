@@ -106,6 +106,42 @@ func exerciseTools(t *testing.T, e Engine) {
 		assert.Equal(t, ids[2], page[1].ID)
 	})
 
+	// All pages by id: every tool, each once, whatever the page size and
+	// filters.
+	t.Run("All", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		var ids, active, withServer []int64
+		for i := range 7 {
+			in := newTool([]string{"srv", ""}[i%2], fmt.Sprintf("t%d", i))
+			in.Inactive = i%3 == 0
+			tool, err := s.Tools().Create(ctx, in)
+			require.NoError(t, err)
+			ids = append(ids, tool.ID)
+			if !in.Inactive && in.ServerID != "" {
+				active = append(active, tool.ID)
+			}
+			if in.ServerID != "" {
+				withServer = append(withServer, tool.ID)
+			}
+		}
+		toolIDs := func(q db.ToolQuery) []int64 {
+			got, err := collectErr(s.Tools().All(ctx, q))
+			require.NoError(t, err)
+			out := []int64{}
+			for _, tool := range got {
+				out = append(out, tool.ID)
+			}
+			return out
+		}
+		for _, limit := range []int{1, 3, 7, 0} {
+			assert.Equal(t, ids, toolIDs(db.ToolQuery{Limit: limit}), "limit %d", limit)
+			assert.Equal(t, active, toolIDs(db.ToolQuery{ActiveOnly: true, HasServer: true, Limit: limit}), "limit %d", limit)
+			assert.Equal(t, withServer, toolIDs(db.ToolQuery{ServerID: "srv", Limit: limit}), "limit %d", limit)
+		}
+		assert.Equal(t, ids[2:], toolIDs(db.ToolQuery{Limit: 2, Offset: 2}), "an offset skips the first")
+		assert.Equal(t, ids[4:], toolIDs(db.ToolQuery{AfterID: ids[3], Limit: 2}))
+	})
+
 	t.Run("FindByServer", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		for _, n := range []string{"zeta", "alpha", "mid"} {

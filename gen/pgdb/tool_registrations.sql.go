@@ -120,22 +120,16 @@ func (q *Queries) ToolGetByName(ctx context.Context, serverID string, name strin
 
 const toolList = `-- name: ToolList :many
 
-SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations
-WHERE (is_active OR NOT $1::boolean) AND (server_id <> '' OR NOT $2::boolean)
-  AND id > $3
-ORDER BY id LIMIT $5::bigint OFFSET $4::bigint
+SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations ORDER BY id LIMIT $2::bigint OFFSET $1::bigint
 `
 
-// The lists of tools, each in id order after the id @after_id of the last
-// tool of the page before (0 for the first page).
-func (q *Queries) ToolList(ctx context.Context, activeOnly bool, hasServer bool, afterID int64, off int64, lim int64) ([]*ToolRegistration, error) {
-	rows, err := q.db.Query(ctx, toolList,
-		activeOnly,
-		hasServer,
-		afterID,
-		off,
-		lim,
-	)
+// The lists of tools, in id order, after the id @after_id of the last tool
+// of the page before (0 for the first page).
+// A page of every tool, by offset: the common page, as cheap as the plain
+// statement it is (each condition ToolListFiltered adds costs PostgreSQL
+// planning time at every run).
+func (q *Queries) ToolList(ctx context.Context, off int64, lim int64) ([]*ToolRegistration, error) {
+	rows, err := q.db.Query(ctx, toolList, off, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +171,52 @@ func (q *Queries) ToolListByServer(ctx context.Context, serverID string, activeO
 	rows, err := q.db.Query(ctx, toolListByServer,
 		serverID,
 		activeOnly,
+		afterID,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*ToolRegistration
+	for rows.Next() {
+		var i ToolRegistration
+		if err := rows.Scan(
+			&i.ID,
+			&i.ServerID,
+			&i.Name,
+			&i.Title,
+			&i.Description,
+			&i.InputSchema,
+			&i.OutputSchema,
+			&i.Annotations,
+			&i.IsActive,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.Metadata,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const toolListFiltered = `-- name: ToolListFiltered :many
+SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations
+WHERE (is_active OR NOT $1::boolean) AND (server_id <> '' OR NOT $2::boolean)
+  AND id > $3
+ORDER BY id LIMIT $5::bigint OFFSET $4::bigint
+`
+
+func (q *Queries) ToolListFiltered(ctx context.Context, activeOnly bool, hasServer bool, afterID int64, off int64, lim int64) ([]*ToolRegistration, error) {
+	rows, err := q.db.Query(ctx, toolListFiltered,
+		activeOnly,
+		hasServer,
 		afterID,
 		off,
 		lim,

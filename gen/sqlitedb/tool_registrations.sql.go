@@ -125,22 +125,15 @@ func (q *Queries) ToolGetByName(ctx context.Context, serverID string, name strin
 
 const toolList = `-- name: ToolList :many
 
-SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations
-WHERE (is_active OR NOT CAST(?1 AS BOOLEAN)) AND (server_id <> '' OR NOT CAST(?2 AS BOOLEAN))
-  AND id > ?3
-ORDER BY id LIMIT ?5 OFFSET ?4
+SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations ORDER BY id LIMIT ?2 OFFSET ?1
 `
 
-// The lists of tools, each in id order after the id @after_id of the last
-// tool of the page before (0 for the first page).
-func (q *Queries) ToolList(ctx context.Context, activeOnly bool, hasServer bool, afterID int64, off int64, lim int64) ([]*ToolRegistration, error) {
-	rows, err := q.db.QueryContext(ctx, toolList,
-		activeOnly,
-		hasServer,
-		afterID,
-		off,
-		lim,
-	)
+// The lists of tools, in id order, after the id @after_id of the last tool
+// of the page before (0 for the first page).
+// A page of every tool, by offset: the common page, without
+// ToolListFiltered's conditions (see queries/postgres).
+func (q *Queries) ToolList(ctx context.Context, off int64, lim int64) ([]*ToolRegistration, error) {
+	rows, err := q.db.QueryContext(ctx, toolList, off, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +178,55 @@ func (q *Queries) ToolListByServer(ctx context.Context, serverID string, activeO
 	rows, err := q.db.QueryContext(ctx, toolListByServer,
 		serverID,
 		activeOnly,
+		afterID,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*ToolRegistration
+	for rows.Next() {
+		var i ToolRegistration
+		if err := rows.Scan(
+			&i.ID,
+			&i.ServerID,
+			&i.Name,
+			&i.Title,
+			&i.Description,
+			&i.InputSchema,
+			&i.OutputSchema,
+			&i.Annotations,
+			&i.IsActive,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.Metadata,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const toolListFiltered = `-- name: ToolListFiltered :many
+SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations
+WHERE (is_active OR NOT CAST(?1 AS BOOLEAN)) AND (server_id <> '' OR NOT CAST(?2 AS BOOLEAN))
+  AND id > ?3
+ORDER BY id LIMIT ?5 OFFSET ?4
+`
+
+func (q *Queries) ToolListFiltered(ctx context.Context, activeOnly bool, hasServer bool, afterID int64, off int64, lim int64) ([]*ToolRegistration, error) {
+	rows, err := q.db.QueryContext(ctx, toolListFiltered,
+		activeOnly,
+		hasServer,
 		afterID,
 		off,
 		lim,

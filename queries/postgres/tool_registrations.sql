@@ -9,10 +9,16 @@ SELECT * FROM tool_registrations WHERE id = @id;
 -- name: ToolGetByName :one
 SELECT * FROM tool_registrations WHERE server_id = @server_id AND name = @name;
 
--- The lists of tools, each in id order after the id @after_id of the last
--- tool of the page before (0 for the first page).
+-- The lists of tools, in id order, after the id @after_id of the last tool
+-- of the page before (0 for the first page).
 
 -- name: ToolList :many
+-- A page of every tool, by offset: the common page, as cheap as the plain
+-- statement it is (each condition ToolListFiltered adds costs PostgreSQL
+-- planning time at every run).
+SELECT * FROM tool_registrations ORDER BY id LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- name: ToolListFiltered :many
 SELECT * FROM tool_registrations
 WHERE (is_active OR NOT @active_only::boolean) AND (server_id <> '' OR NOT @has_server::boolean)
   AND id > @after_id

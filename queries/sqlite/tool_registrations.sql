@@ -12,10 +12,15 @@ SELECT * FROM tool_registrations WHERE id = @id;
 -- name: ToolGetByName :one
 SELECT * FROM tool_registrations WHERE server_id = @server_id AND name = @name;
 
--- The lists of tools, each in id order after the id @after_id of the last
--- tool of the page before (0 for the first page).
+-- The lists of tools, in id order, after the id @after_id of the last tool
+-- of the page before (0 for the first page).
 
 -- name: ToolList :many
+-- A page of every tool, by offset: the common page, without
+-- ToolListFiltered's conditions (see queries/postgres).
+SELECT * FROM tool_registrations ORDER BY id LIMIT @lim OFFSET @off;
+
+-- name: ToolListFiltered :many
 SELECT * FROM tool_registrations
 WHERE (is_active OR NOT CAST(@active_only AS BOOLEAN)) AND (server_id <> '' OR NOT CAST(@has_server AS BOOLEAN))
   AND id > @after_id

@@ -28,7 +28,8 @@ type ToolQueries[R ~ToolRow[T, J], T Time, J JSON] interface {
 	ToolUpsert(ctx context.Context, serverID, name string, title *string, description string, inputSchema, outputSchema, annotations J, isActive bool, metadata J) (*R, error)
 	ToolGetByID(ctx context.Context, id int64) (*R, error)
 	ToolGetByName(ctx context.Context, serverID, name string) (*R, error)
-	ToolList(ctx context.Context, activeOnly, hasServer bool, afterID, off, lim int64) ([]*R, error)
+	ToolList(ctx context.Context, off, lim int64) ([]*R, error)
+	ToolListFiltered(ctx context.Context, activeOnly, hasServer bool, afterID, off, lim int64) ([]*R, error)
 	ToolListByServer(ctx context.Context, serverID string, activeOnly bool, afterID, off, lim int64) ([]*R, error)
 	ToolUpdate(ctx context.Context, setTitle bool, title *string, setDescription bool, description string,
 		setInputSchema bool, inputSchema J, setOutputSchema bool, outputSchema J, setAnnotations bool, annotations J,
@@ -90,10 +91,13 @@ func (r Tools[R, T, J]) GetByName(ctx context.Context, serverID, name string) (d
 func (r Tools[R, T, J]) List(ctx context.Context, q db.ToolQuery) ([]db.Tool, error) {
 	var rows []*R
 	var err error
-	if q.ServerID != "" {
-		rows, err = r.Read.ToolListByServer(ctx, q.ServerID, q.ActiveOnly, q.AfterID, int64(q.Offset), int64(q.Limit))
-	} else {
-		rows, err = r.Read.ToolList(ctx, q.ActiveOnly, q.HasServer, q.AfterID, int64(q.Offset), int64(q.Limit))
+	switch off, lim := int64(q.Offset), int64(q.Limit); {
+	case q.ServerID != "":
+		rows, err = r.Read.ToolListByServer(ctx, q.ServerID, q.ActiveOnly, q.AfterID, off, lim)
+	case q.ActiveOnly || q.HasServer || q.AfterID > 0:
+		rows, err = r.Read.ToolListFiltered(ctx, q.ActiveOnly, q.HasServer, q.AfterID, off, lim)
+	default:
+		rows, err = r.Read.ToolList(ctx, off, lim)
 	}
 	return mapRows(rows, err, toolOf[R])
 }
