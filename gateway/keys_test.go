@@ -88,6 +88,7 @@ func TestKeysIssueVerify(t *testing.T) {
 		assert.Equal(t, gateway.Principal{
 			KeyID: info.ID, KeyName: "agent", Owner: "alice",
 			Roles: []string{"agent"}, Permissions: []string{"tools:call:*"}, ExpiresAt: exp,
+			ValidUntil: exp, Grants: gateway.NewGrants([]string{"tools:call:*"}),
 		}, p)
 		p2, err := k.Verify(ctx, raw) // from the cache
 		require.NoError(t, err)
