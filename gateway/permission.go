@@ -225,6 +225,12 @@ func (p glob) match(s string) bool {
 	return true
 }
 
+// MaxTemplateLen bounds the templates AllowsSome judges, in bytes: a longer
+// one is granted only to a key that may do everything. Judging a template
+// costs its length times each pattern's, and a client can name one
+// (completion/complete).
+const MaxTemplateLen = 2048
+
 // AllowsSome reports whether the grants allow at least one permission of
 // the form template, where template's parts alternate literal text and
 // holes that any run of characters may fill: parts[0] literal, parts[1] a
@@ -240,6 +246,13 @@ func (g *Grants) AllowsSome(parts []string) bool {
 	}
 	if len(parts) == 1 {
 		return g.Allows(parts[0])
+	}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n > MaxTemplateLen {
+		return false
 	}
 	t := glob{parts: holesToGlob(parts)}
 	for e := range g.exact {
@@ -272,54 +285,70 @@ func holesToGlob(parts []string) []string {
 	return out
 }
 
-// intersects reports whether some string matches both globs: a walk over
-// pairs of positions in the two, where a star may take nothing or take the
-// other side's next character (or star).
+// intersects reports whether some string matches both globs. Their ends
+// are compared first: a common string starts with both first parts and
+// ends with both last parts, so one of each pair must extend the other,
+// which turns most pairs away at once. The rest is a walk over pairs of
+// positions in the two, where a star may take nothing or take the other
+// side's next character (or star), kept one row at a time.
 func intersects(a, b glob) bool {
+	a0, b0 := a.parts[0], b.parts[0]
+	if !strings.HasPrefix(a0, b0) && !strings.HasPrefix(b0, a0) {
+		return false
+	}
+	az, bz := a.parts[len(a.parts)-1], b.parts[len(b.parts)-1]
+	if !strings.HasSuffix(az, bz) && !strings.HasSuffix(bz, az) {
+		return false
+	}
 	x, y := tokens(a), tokens(b)
-	// reach[i][j]: the first i tokens of x and the first j of y can
-	// produce a common string.
-	w := len(y) + 1
-	reach := make([]bool, (len(x)+1)*w)
-	reach[0] = true
+	// row[j], for the current i: the first i tokens of x and the first j
+	// of y can produce a common string.
+	row := make([]bool, len(y)+1)
+	nextRow := make([]bool, len(y)+1)
+	row[0] = true
 	for i := 0; i <= len(x); i++ {
+		clear(nextRow)
 		for j := 0; j <= len(y); j++ {
-			if !reach[i*w+j] {
+			if !row[j] {
 				continue
 			}
 			xs := i < len(x) && x[i] == star
 			ys := j < len(y) && y[j] == star
 			if xs {
-				reach[(i+1)*w+j] = true // x's star takes nothing more
+				nextRow[j] = true // x's star takes nothing more
 				if j < len(y) {
-					reach[i*w+j+1] = true // it takes y's next token
+					row[j+1] = true // it takes y's next token
 				}
 			}
 			if ys {
-				reach[i*w+j+1] = true
+				row[j+1] = true
 				if i < len(x) {
-					reach[(i+1)*w+j] = true
+					nextRow[j] = true
 				}
 			}
 			if !xs && !ys && i < len(x) && j < len(y) && x[i] == y[j] {
-				reach[(i+1)*w+j+1] = true
+				nextRow[j+1] = true
 			}
 		}
+		if i == len(x) {
+			return row[len(y)]
+		}
+		row, nextRow = nextRow, row
 	}
-	return reach[len(reach)-1]
+	return false
 }
 
 const star = -1
 
 // tokens is a glob as bytes, with star for each star.
-func tokens(p glob) []int {
-	var t []int
+func tokens(p glob) []int16 {
+	var t []int16
 	for i, part := range p.parts {
 		if i > 0 {
 			t = append(t, star)
 		}
 		for _, c := range []byte(part) {
-			t = append(t, int(c))
+			t = append(t, int16(c))
 		}
 	}
 	return t

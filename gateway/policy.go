@@ -3,7 +3,6 @@ package gateway
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // MCP methods the Policy names. Any other method, custom ones included,
@@ -42,12 +41,22 @@ const (
 )
 
 const (
-	notificationPrefix    = "notifications/"
 	completionRefPrompt   = "ref/prompt"
 	completionRefResource = "ref/resource"
 	deniedMessagePrefix   = "permission denied: this key may not "
 	maxQuotedTargetChars  = 64
 )
+
+// clientNotifications are the notifications MCP lets a client send: they
+// need no permission. Any other method under "notifications/" is treated
+// like any other method (an SDK may register a custom request by that
+// name).
+var clientNotifications = map[string]struct{}{
+	"notifications/initialized":        {},
+	"notifications/cancelled":          {},
+	"notifications/progress":           {},
+	"notifications/roots/list_changed": {},
+}
 
 // Audit vocabulary shared by every SDK adapter. The action of a request's
 // event is its MCP method (such as "tools/call"); a refused key is
@@ -152,6 +161,22 @@ type Decision struct {
 	// refused; AuditError the error_message of its audit row.
 	Message    string
 	AuditError string
+	// CheckServed: the request is allowed only if ResourceID (the
+	// reference of a completion) is a resource template, or a resource,
+	// that the server serves. The Policy cannot know; the adapter checks,
+	// and refuses with NotServed when it is not. Without this, a client
+	// could name a made-up template (such as "{x}") that some pattern
+	// covers, and reach the completion handler with it.
+	CheckServed bool
+}
+
+// NotServed is d refused because its reference names nothing the server
+// serves.
+func (d Decision) NotServed() Decision {
+	d.Allowed, d.CheckServed = false, false
+	d.Message = deniedMessagePrefix + "complete resource template " + quote(d.ResourceID)
+	d.AuditError = "permission denied: not a resource template this server serves"
+	return d
 }
 
 // Decide decides a request of method on target for a key with grants (nil:
@@ -162,23 +187,23 @@ func (p Policy) Decide(g *Grants, method string, t Target) Decision {
 	case MethodInitialize, MethodPing, MethodDiscover:
 		return d
 	case MethodToolsList:
-		d.List, d.Audit = ListTools, p.AuditLists
+		d.List, d.Audit, d.ResourceType = ListTools, p.AuditLists, ResourceTypeTool
 		return d
 	case MethodResourcesList:
-		d.List, d.Audit = ListResources, p.AuditLists
+		d.List, d.Audit, d.ResourceType = ListResources, p.AuditLists, ResourceTypeResource
 		return d
 	case MethodResourceTemplatesList:
-		d.List, d.Audit = ListResourceTemplates, p.AuditLists
+		d.List, d.Audit, d.ResourceType = ListResourceTemplates, p.AuditLists, ResourceTypeResourceTemplate
 		return d
 	case MethodPromptsList:
-		d.List, d.Audit = ListPrompts, p.AuditLists
+		d.List, d.Audit, d.ResourceType = ListPrompts, p.AuditLists, ResourceTypePrompt
 		return d
 	case MethodToolsCall:
 		d.ResourceType, d.ResourceID = ResourceTypeTool, p.qualified(t.Name)
 		return p.check(d, g, ToolCallPermission(t.Name), "call tool", t.Name)
 	case MethodResourcesRead, MethodResourcesSubscribe, MethodResourcesUnsubscribe:
 		d.ResourceType, d.ResourceID = ResourceTypeResource, t.URI
-		return p.check(d, g, ResourceReadPermission(t.URI), "read resource", t.URI)
+		return p.checkURI(d, g, t.URI, "read resource")
 	case MethodPromptsGet:
 		d.ResourceType, d.ResourceID = ResourceTypePrompt, p.qualified(t.Name)
 		return p.check(d, g, PromptGetPermission(t.Name), "get prompt", t.Name)
@@ -190,15 +215,15 @@ func (p Policy) Decide(g *Grants, method string, t Target) Decision {
 		}
 		d.ResourceType = ResourceTypeResource
 		for _, uri := range t.URIs {
-			if !g.Allows(ResourceReadPermission(uri)) {
-				d.ResourceID = uri
-				return p.check(d, g, ResourceReadPermission(uri), "subscribe to resource", uri)
+			if dd := p.checkURI(d, g, uri, "subscribe to resource"); !dd.Allowed {
+				dd.ResourceID = uri
+				return dd
 			}
 		}
 		d.Audit, d.ResourceID = true, strings.Join(t.URIs, " ")
 		return d
 	}
-	if strings.HasPrefix(method, notificationPrefix) {
+	if _, ok := clientNotifications[method]; ok {
 		return d
 	}
 	d.ResourceType, d.ResourceID = ResourceTypeMethod, method
@@ -216,15 +241,71 @@ func (p Policy) complete(d Decision, g *Grants, ref CompletionRef) Decision {
 	case completionRefResource:
 		d.ResourceType, d.ResourceID = ResourceTypeResourceTemplate, ref.URI
 		d.Permission = ResourceReadPermission(ref.URI)
-		if !g.AllowsSome(templateParts(PermResourceRead, ref.URI)) {
+		if !templateAllowed(g, ref.URI) {
 			return denied(d, "complete resource template", ref.URI)
 		}
+		d.CheckServed = true
 		return d
 	}
 	d.Allowed, d.ResourceType, d.ResourceID = false, ResourceTypeCompletion, ref.Type
 	d.Message = deniedMessagePrefix + "complete " + quote(ref.Type)
 	d.AuditError = "permission denied: unknown completion reference"
 	return d
+}
+
+// checkURI checks read access to a resource URI. Permissions match the URI
+// as text, so a URI with dot-segments ("docs/../secret"), raw or
+// percent-encoded, is refused whatever the key: a handler that cleans the
+// path would otherwise serve what the text's prefix does not grant.
+func (p Policy) checkURI(d Decision, g *Grants, uri, verb string) Decision {
+	d = p.check(d, g, ResourceReadPermission(uri), verb, uri)
+	if d.Allowed && hasDotSegment(uri) {
+		d.Allowed = false
+		d.Message = deniedMessagePrefix + verb + " " + quote(uri) + ": a URI with dot-segments is refused"
+		d.AuditError = "permission denied: dot-segments in the URI"
+	}
+	return d
+}
+
+// hasDotSegment reports whether uri, its percent-escapes decoded, has a
+// "." or ".." segment between slashes or backslashes.
+func hasDotSegment(uri string) bool {
+	if !strings.Contains(uri, ".") && !strings.Contains(uri, "%") {
+		return false
+	}
+	decoded := uri
+	if strings.Contains(uri, "%") {
+		var b strings.Builder
+		for i := 0; i < len(uri); i++ {
+			if uri[i] == '%' && i+2 < len(uri) && isHex(uri[i+1]) && isHex(uri[i+2]) {
+				b.WriteByte(unhex(uri[i+1])<<4 | unhex(uri[i+2]))
+				i += 2
+				continue
+			}
+			b.WriteByte(uri[i])
+		}
+		decoded = b.String()
+	}
+	for _, seg := range strings.FieldsFunc(decoded, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 func (p Policy) check(d Decision, g *Grants, perm, verb, target string) Decision {
@@ -259,11 +340,21 @@ func (p Policy) Visible(g *Grants, kind ListKind, id string) bool {
 	case ListResources:
 		return g.Allows(ResourceReadPermission(id))
 	case ListResourceTemplates:
-		return g.AllowsSome(templateParts(PermResourceRead, id))
+		return templateAllowed(g, id)
 	case ListPrompts:
 		return g.Allows(PromptGetPermission(id))
 	}
 	return false
+}
+
+// templateAllowed reports whether the key may read some URI of the
+// resource template tmpl (see Grants.AllowsSome). A template beyond
+// MaxTemplateLen is turned away before it is even split.
+func templateAllowed(g *Grants, tmpl string) bool {
+	if len(tmpl) > MaxTemplateLen {
+		return g.All()
+	}
+	return g.AllowsSome(templateParts(PermResourceRead, tmpl))
 }
 
 // templateParts splits prefix+tmpl, an RFC 6570 URI template, into literal
@@ -289,11 +380,14 @@ func templateParts(prefix, tmpl string) []string {
 }
 
 // quote quotes s for an error message, cut to 64 characters; control
-// characters are escaped.
+// characters are escaped. It reads no further than it shows.
 func quote(s string) string {
-	if utf8.RuneCountInString(s) > maxQuotedTargetChars {
-		r := []rune(s)
-		return strconv.Quote(string(r[:maxQuotedTargetChars])) + "..."
+	n := 0
+	for i := range s {
+		if n == maxQuotedTargetChars {
+			return strconv.Quote(s[:i]) + "..."
+		}
+		n++
 	}
 	return strconv.Quote(s)
 }

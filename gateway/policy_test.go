@@ -19,8 +19,17 @@ func TestPolicyDecide(t *testing.T) {
 	p := gateway.Policy{ServerID: "srv"}
 	none := gateway.NewGrants(nil)
 	all := gateway.NewGrants([]string{"*"})
+	// Whatever is audited has what an audit row needs.
+	for _, m := range []string{"tools/call", "resources/read", "prompts/get", "completion/complete", "acme/x", "subscriptions/listen"} {
+		for _, g := range []*gateway.Grants{none, all} {
+			d := p.Decide(g, m, gateway.Target{Name: "n", URI: "u://x", URIs: []string{"u://x"}, Ref: gateway.CompletionRef{Type: "ref/prompt", Name: "n"}})
+			assert.True(t, d.Audit, m)
+			assert.NotEmpty(t, d.Action, m)
+			assert.NotEmpty(t, d.ResourceType, m)
+		}
+	}
 	for _, m := range []string{"initialize", "ping", "server/discover", "notifications/initialized",
-		"notifications/roots/list_changed", "notifications/cancelled", "notifications/acme/custom"} {
+		"notifications/roots/list_changed", "notifications/cancelled", "notifications/progress"} {
 		d := p.Decide(nil, m, gateway.Target{})
 		assert.True(t, d.Allowed, "%s needs no permission", m)
 		assert.False(t, d.Audit, "%s is not audited", m)
@@ -30,10 +39,17 @@ func TestPolicyDecide(t *testing.T) {
 		assert.True(t, d.Allowed, "%s is filtered, never refused", m)
 		assert.NotEqual(t, gateway.NotAList, d.List)
 		assert.False(t, d.Audit)
-		assert.True(t, gateway.Policy{AuditLists: true}.Decide(none, m, gateway.Target{}).Audit, "%s audited on request", m)
+		d = gateway.Policy{AuditLists: true}.Decide(none, m, gateway.Target{})
+		assert.True(t, d.Audit, "%s audited on request", m)
+		assert.NotEmpty(t, d.ResourceType, "%s: an audit row names what kind of thing it is about", m)
 	}
 
-	d := p.Decide(none, "acme/anything", gateway.Target{})
+	d := p.Decide(none, "notifications/acme/export", gateway.Target{})
+	assert.False(t, d.Allowed, "a method under notifications/ that MCP does not define is a method like any other")
+	assert.Equal(t, "mcp:notifications/acme/export", d.Permission)
+	assert.True(t, d.Audit)
+
+	d = p.Decide(none, "acme/anything", gateway.Target{})
 	assert.False(t, d.Allowed, "a custom method is denied by default")
 	assert.Equal(t, "mcp:acme/anything", d.Permission)
 	assert.True(t, d.Audit)
@@ -63,6 +79,46 @@ func TestPolicyDecide(t *testing.T) {
 	assert.NotContains(t, d.Message, "\x1b", "control characters are escaped in the client's error")
 	assert.Less(t, len(d.Message), 120, "a long name is cut in the message")
 	assert.Equal(t, "srv/"+name, d.ResourceID, "the audit row keeps the whole name (the Auditor bounds it)")
+}
+
+// Permissions match a URI as text, so a URI with dot-segments, raw or
+// percent-encoded, is refused whatever the key: a handler that cleans the
+// path would serve what the prefix does not grant.
+func TestPolicyDotSegments(t *testing.T) {
+	p := gateway.Policy{}
+	docs := gateway.NewGrants([]string{"resources:read:file:///docs/*"})
+	for _, uri := range []string{"file:///docs/../secret/key.pem", "file:///docs/%2e%2e/secret", "file:///docs/%2E./secret",
+		"file:///docs/..%2fsecret", "file:///docs/..%5csecret", `file:///docs\..\secret`, "file:///docs/./x", "file:///docs/.."} {
+		for _, m := range []string{"resources/read", "resources/subscribe", "resources/unsubscribe"} {
+			d := p.Decide(docs, m, gateway.Target{URI: uri})
+			assert.False(t, d.Allowed, "%s %s", m, uri)
+			assert.True(t, d.Audit)
+		}
+		assert.False(t, p.Decide(docs, "subscriptions/listen", gateway.Target{URIs: []string{uri}}).Allowed, uri)
+		assert.False(t, p.Decide(gateway.NewGrants([]string{"*"}), "resources/read", gateway.Target{URI: uri}).Allowed, "even for *: %s", uri)
+	}
+	for _, uri := range []string{"file:///docs/a.b", "file:///docs/.hidden", "file:///docs/a..b", "file:///docs/%41"} {
+		assert.True(t, p.Decide(docs, "resources/read", gateway.Target{URI: uri}).Allowed, uri)
+	}
+}
+
+// Judging a template a client names costs its length times each
+// pattern's: a template beyond MaxTemplateLen is judged for no key but *.
+func TestPolicyLongTemplate(t *testing.T) {
+	p := gateway.Policy{}
+	g := gateway.NewGrants([]string{"resources:read:test://docs/*", "tools:call:search_*", "prompts:get:p*"})
+	long := "test://docs/{x}" + strings.Repeat("a", gateway.MaxTemplateLen)
+	assert.False(t, p.Visible(g, gateway.ListResourceTemplates, long))
+	assert.True(t, p.Visible(gateway.NewGrants([]string{"*"}), gateway.ListResourceTemplates, long))
+	huge := "{x}" + strings.Repeat("a", 3<<20)
+	start := time.Now()
+	d := p.Decide(g, "completion/complete", gateway.Target{Ref: gateway.CompletionRef{Type: "ref/resource", URI: huge}})
+	assert.False(t, d.Allowed)
+	t.Logf("a 3 MiB template judged in %s", time.Since(start))
+	allocs := testing.AllocsPerRun(3, func() {
+		p.Decide(g, "completion/complete", gateway.Target{Ref: gateway.CompletionRef{Type: "ref/resource", URI: huge}})
+	})
+	assert.Less(t, allocs, 50.0, "no table proportional to the template")
 }
 
 // A resource template is visible, and completable, when the key may read
@@ -125,34 +181,34 @@ func TestAuthFailureLimiter(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	l := gateway.NewAuthFailureLimiter(gateway.AuthFailureLimit{Burst: 2, Every: time.Second, MaxClients: 2,
 		Now: func() time.Time { return now }})
-	_, ok := l.Allow("a")
-	assert.True(t, ok)
-	l.Fail("a")
-	l.Fail("a")
-	wait, ok := l.Allow("a")
+	reserve := func(ip string) bool { _, ok := l.Reserve(ip); return ok }
+	assert.True(t, reserve("192.0.2.1"))
+	l.Refund("192.0.2.1") // it verified: not a failure
+	assert.True(t, reserve("192.0.2.1"))
+	assert.True(t, reserve("192.0.2.1"))
+	wait, ok := l.Reserve("192.0.2.1")
 	assert.False(t, ok, "past the burst")
 	assert.Equal(t, time.Second, wait)
 	now = now.Add(500 * time.Millisecond)
-	wait, ok = l.Allow("a")
+	wait, ok = l.Reserve("192.0.2.1")
 	assert.False(t, ok)
 	assert.Equal(t, 500*time.Millisecond, wait)
 	now = now.Add(500 * time.Millisecond)
-	_, ok = l.Allow("a")
-	assert.True(t, ok, "one failure refilled")
+	assert.True(t, reserve("192.0.2.1"), "one failure refilled")
 
-	l.Fail("b")
-	l.Fail("b")
-	l.Fail("c") // a third address pushes out the least recent, a
-	_, ok = l.Allow("b")
-	assert.False(t, ok)
-	_, ok = l.Allow("a")
-	assert.True(t, ok, "forgotten")
+	// IPv6 addresses count per /64.
+	assert.True(t, reserve("2001:db8:1:2::1"))
+	assert.True(t, reserve("2001:db8:1:2::ffff"))
+	assert.False(t, reserve("2001:db8:1:2:abcd::9"), "same /64")
+	// A third client pushes out the least recently counted, 192.0.2.1.
+	assert.True(t, reserve("2001:db8:9::1"))
+	assert.True(t, reserve("192.0.2.1"), "forgotten")
 
 	var off *gateway.AuthFailureLimiter = gateway.NewAuthFailureLimiter(gateway.AuthFailureLimit{Burst: -1})
 	assert.Nil(t, off)
-	off.Fail("a")
-	_, ok = off.Allow("a")
+	_, ok = off.Reserve("a")
 	assert.True(t, ok)
+	off.Refund("a")
 }
 
 func TestIssueRefusesMalformedPatterns(t *testing.T) {
