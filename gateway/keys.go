@@ -67,6 +67,10 @@ type Principal struct {
 	// Grants are Permissions compiled for matching, shared by every
 	// request of the key while it is cached.
 	Grants *Grants
+
+	// read is when the key was read from the database (monotonic):
+	// KeySessions tells by it whether a change it heard of came after.
+	read time.Time
 }
 
 // KeyInfo is a stored key as Keys shows it: everything but the hash.
@@ -427,6 +431,18 @@ func (k *Keys) Verify(ctx context.Context, raw string) (Principal, error) {
 	return k.check(ctx, e, now)
 }
 
+// Cached reports whether raw is a key this process verified recently and
+// that still grants access: Verify will answer it from memory. A limiter of
+// failed verifications lets such keys through without counting them.
+func (k *Keys) Cached(raw string) bool {
+	if k.known == nil || !wellFormed(raw) {
+		return false
+	}
+	now := k.now()
+	e, _, ok := k.known.get(keyHash(raw), now)
+	return ok && e != nil && k.refusal(e, now) == ""
+}
+
 // lookupTimeout bounds a shared key look-up, which no single caller's
 // context governs.
 const lookupTimeout = 10 * time.Second
@@ -556,6 +572,7 @@ func (k *Keys) entryOf(r db.APIKey) *keyEntry {
 			ExpiresAt:   r.ExpiresAt,
 			ValidUntil:  earliest(r.ExpiresAt, r.RevokedAt),
 			Grants:      NewGrants(r.Permissions),
+			read:        time.Now(),
 		},
 	}
 	last := r.LastUsedAt
