@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,9 +48,14 @@ func (g *Gateway) TokenVerifier() auth.TokenVerifier {
 		}
 		ip := g.clientIP(req)
 		p, err := g.opts.Keys.Verify(ctx, token)
+		if !errors.Is(err, gateway.ErrInvalidKey) {
+			// Not a failure: give back what Handler reserved for one.
+			if reserved, _ := req.Context().Value(reservedKey{}).(string); reserved != "" {
+				g.limiter.Refund(reserved)
+			}
+		}
 		if err != nil {
 			if errors.Is(err, gateway.ErrInvalidKey) {
-				g.limiter.Fail(ip)
 				g.auditRefusal(ctx, req, ip, err)
 				return nil, fmt.Errorf("%w: invalid API key", auth.ErrInvalidToken)
 			}
@@ -72,26 +78,47 @@ func (g *Gateway) TokenVerifier() auth.TokenVerifier {
 	}
 }
 
+// reservedKey marks a request for which Handler took a failure's token
+// from the limiter, under the client address it took it for.
+type reservedKey struct{}
+
 // Handler serves server over streamable HTTP behind API-key
 // authentication: a request without a valid key gets 401 and reaches
 // nothing. Keys without an expiry are accepted (AllowMissingExpiration).
-// A client address that failed verification more often than
-// Options.AuthFailureLimit allows gets 429 with Retry-After, and its key
-// is not looked at.
+//
+// Failed verifications are limited per client address
+// (Options.AuthFailureLimit): a request whose key is not already verified
+// in memory takes a failure's token before its key is looked up, and gets
+// it back when the key verifies, so that requests verified at the same
+// moment cannot overrun the limit together. An address out of tokens gets
+// 429 with Retry-After, and its key is not looked at.
 func (g *Gateway) Handler(server *mcp.Server, opts *mcp.StreamableHTTPOptions) http.Handler {
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, opts)
 	protected := auth.RequireBearerToken(g.TokenVerifier(), &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h)
-	if g.limiter == nil {
+	if g.limiter == nil || g.opts.Keys == nil {
 		return protected
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if wait, ok := g.limiter.Allow(g.clientIP(r)); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			http.Error(w, "too many failed API key verifications", http.StatusTooManyRequests)
-			return
+		if !g.opts.Keys.Cached(bearer(r)) {
+			ip := g.clientIP(r)
+			if wait, ok := g.limiter.Reserve(ip); !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+				http.Error(w, "too many failed API key verifications", http.StatusTooManyRequests)
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), reservedKey{}, ip))
 		}
 		protected.ServeHTTP(w, r)
 	})
+}
+
+// bearer returns the request's bearer token, or "".
+func bearer(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }
 
 // clientIP is the address of the client behind req: the TCP peer, or,

@@ -24,8 +24,8 @@ const maxListPages = 100_000
 // it), filtered, ordered by id, and paged again here: a page holds at most
 // as many items as the server's own pages do (go-sdk's PageSize, read off
 // its first page), and the cursor encodes the id of the last item
-// returned, which the key may see. The result is marked private to its
-// key for caches.
+// returned, which the key may see. A key that may do everything gets the
+// same paging, so that its cursors are of the same kind.
 func (g *Gateway) filteredList(ctx context.Context, next mcp.MethodHandler, method string, req mcp.Request, grants *gateway.Grants, kind gateway.ListKind) (mcp.Result, error) {
 	visible := func(id string) bool { return g.policy.Visible(grants, kind, id) }
 	switch r := req.(type) {
@@ -89,42 +89,15 @@ func pageList[P interface {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "invalid cursor"}
 		}
 	}
-	var first R
-	var kept []T
-	pageSize := 0 // 0: the server returned everything in one page
-	cursor := ""
-	for page := 0; ; page++ {
-		if page == maxListPages {
-			return nil, fmt.Errorf("mcpsdk: %s: the server's list did not end after %d pages", method, maxListPages)
+	first, all, pageSize, err := serverList(ctx, next, method, req, withCursor, itemsOf)
+	if err != nil {
+		return nil, err
+	}
+	kept := []T{} // a JSON array, never null
+	for _, it := range all {
+		if id := idOf(it); id > after && visible(id) {
+			kept = append(kept, it)
 		}
-		sub := &mcp.ServerRequest[P]{Session: req.Session, Params: withCursor(cursor), Extra: req.Extra}
-		if req.Params != zero {
-			sub.Params.SetMeta(req.Params.GetMeta())
-		}
-		res, err := next(ctx, method, sub)
-		if err != nil {
-			return nil, err
-		}
-		r, ok := res.(R)
-		if !ok || r == nil {
-			return nil, fmt.Errorf("mcpsdk: %s: unexpected result %T", method, res)
-		}
-		items, nextCursor := itemsOf(r)
-		if page == 0 {
-			first = r
-			if *nextCursor != "" {
-				pageSize = len(items)
-			}
-		}
-		for _, it := range items {
-			if id := idOf(it); id > after && visible(id) {
-				kept = append(kept, it)
-			}
-		}
-		if *nextCursor == "" {
-			break
-		}
-		cursor = *nextCursor
 	}
 	slices.SortFunc(kept, func(a, b T) int { return cmp.Compare(idOf(a), idOf(b)) })
 	out := new(S)
@@ -136,19 +109,84 @@ func pageList[P interface {
 		kept = kept[:pageSize]
 		*nextCursor = encodeCursor(idOf(kept[len(kept)-1]))
 	}
-	if kept == nil {
-		kept = []T{} // a JSON array, never null
-	}
 	setItems(res, kept)
-	privateToKey(res)
 	return res, nil
 }
 
-// privateToKey marks a filtered list as for its key alone: MCP's cache
-// scope defaults to public, which would let a shared cache serve it to
-// other keys.
+// serverList reads a list from the server whole, through next: every item
+// of every page, the first page's result, and the server's page size (0
+// when its first page held everything).
+func serverList[P interface {
+	mcp.Params
+	comparable
+}, R interface {
+	mcp.Result
+	*S
+}, S any, T any](
+	ctx context.Context, next mcp.MethodHandler, method string, req *mcp.ServerRequest[P],
+	withCursor func(string) P, itemsOf func(R) ([]T, *string),
+) (first R, all []T, pageSize int, err error) {
+	var zero P
+	cursor := ""
+	for page := 0; ; page++ {
+		if page == maxListPages {
+			return nil, nil, 0, fmt.Errorf("mcpsdk: %s: the server's list did not end after %d pages", method, maxListPages)
+		}
+		sub := &mcp.ServerRequest[P]{Session: req.Session, Params: withCursor(cursor), Extra: req.Extra}
+		if req.Params != zero {
+			sub.Params.SetMeta(req.Params.GetMeta())
+		}
+		res, err := next(ctx, method, sub)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		r, ok := res.(R)
+		if !ok || r == nil {
+			return nil, nil, 0, fmt.Errorf("mcpsdk: %s: unexpected result %T", method, res)
+		}
+		items, nextCursor := itemsOf(r)
+		if page == 0 {
+			first = r
+			if *nextCursor != "" {
+				pageSize = len(items)
+			}
+		}
+		all = append(all, items...)
+		if *nextCursor == "" {
+			return first, all, pageSize, nil
+		}
+		cursor = *nextCursor
+	}
+}
+
+// served reports whether uri is a resource template, or a resource, that
+// the server serves: what a completion's reference must name.
+func (g *Gateway) served(ctx context.Context, next mcp.MethodHandler, req mcp.Request, uri string) bool {
+	ss, _ := req.GetSession().(*mcp.ServerSession)
+	extra := req.GetExtra()
+	_, templates, _, err := serverList(ctx, next, gateway.MethodResourceTemplatesList,
+		&mcp.ListResourceTemplatesRequest{Session: ss, Params: &mcp.ListResourceTemplatesParams{}, Extra: extra},
+		func(c string) *mcp.ListResourceTemplatesParams { return &mcp.ListResourceTemplatesParams{Cursor: c} },
+		func(res *mcp.ListResourceTemplatesResult) ([]*mcp.ResourceTemplate, *string) {
+			return res.ResourceTemplates, &res.NextCursor
+		})
+	if err == nil && slices.ContainsFunc(templates, func(t *mcp.ResourceTemplate) bool { return t.URITemplate == uri }) {
+		return true
+	}
+	_, resources, _, err := serverList(ctx, next, gateway.MethodResourcesList,
+		&mcp.ListResourcesRequest{Session: ss, Params: &mcp.ListResourcesParams{}, Extra: extra},
+		func(c string) *mcp.ListResourcesParams { return &mcp.ListResourcesParams{Cursor: c} },
+		func(res *mcp.ListResourcesResult) ([]*mcp.Resource, *string) { return res.Resources, &res.NextCursor })
+	return err == nil && slices.ContainsFunc(resources, func(r *mcp.Resource) bool { return r.URI == uri })
+}
+
+// privateToKey marks a result as for its key alone: what a key gets
+// depends on its permissions, and MCP's cache scope defaults to public,
+// which would let a shared cache serve it to other keys.
 func privateToKey(res mcp.Result) {
 	switch r := res.(type) {
+	case *mcp.ReadResourceResult:
+		r.CacheScope = "private"
 	case *mcp.ListToolsResult:
 		r.CacheScope = "private"
 	case *mcp.ListResourcesResult:

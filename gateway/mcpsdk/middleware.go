@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -32,40 +34,67 @@ import (
 // sessions (SyncTools) pass unchecked.
 func (g *Gateway) Middleware() mcp.Middleware {
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
-		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		return func(ctx context.Context, method string, req mcp.Request) (res mcp.Result, err error) {
 			ss, _ := req.GetSession().(*mcp.ServerSession)
 			if ss != nil {
 				if _, trusted := g.trusted.Load(ss); trusted {
 					return next(ctx, method, req)
 				}
 			}
+			params := paramsOf(req)
 			p := principal(req)
 			grants := g.grants(p)
 			if p != nil && ss != nil {
 				g.track(ss, p)
 			}
-			d := g.policy.Decide(grants, method, target(req.GetParams()))
+			d := g.policy.Decide(grants, method, target(params))
+			if d.CheckServed && !g.served(ctx, next, req, d.ResourceID) {
+				d = d.NotServed()
+			}
 			if !d.Allowed {
-				g.audit(ctx, req, d, time.Now(), nil, nil)
+				g.audit(ctx, req, params, d, time.Now(), nil, nil)
 				return nil, &jsonrpc.Error{Code: gateway.CodePermissionDenied, Message: d.Message}
 			}
-			if !d.Audit && (d.List == gateway.NotAList || grants.All()) {
+			if !d.Audit && d.List == gateway.NotAList {
 				return next(ctx, method, req)
 			}
 			start := time.Now()
-			var res mcp.Result
-			var err error
-			if d.List != gateway.NotAList && !grants.All() {
+			defer func() {
+				// A panic below (a tool handler's, say) would end the
+				// process without an audit row: the call is an error.
+				if v := recover(); v != nil {
+					g.log.ErrorContext(ctx, "mcpsdk: a request handler panicked", "method", method, "panic", v, "stack", string(debug.Stack()))
+					res, err = nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error"}
+					g.audit(ctx, req, params, d, start, res, err)
+				}
+			}()
+			switch {
+			case d.List != gateway.NotAList && g.opts.Keys != nil:
 				res, err = g.filteredList(ctx, next, method, req, grants, d.List)
-			} else {
+			default:
 				res, err = next(ctx, method, req)
 			}
-			if d.Audit {
-				g.audit(ctx, req, d, start, res, err)
+			if g.opts.Keys != nil {
+				privateToKey(res)
 			}
+			g.audit(ctx, req, params, d, start, res, err)
 			return res, err
 		}
 	}
+}
+
+// paramsOf returns the request's params, or nil when it has none: go-sdk
+// gives a method whose params may be left out a typed nil pointer, which
+// must not be called.
+func paramsOf(req mcp.Request) mcp.Params {
+	params := req.GetParams()
+	if params == nil {
+		return nil
+	}
+	if v := reflect.ValueOf(params); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil
+	}
+	return params
 }
 
 // allGrants stands for "no authentication configured": every request
@@ -143,7 +172,7 @@ func target(params mcp.Params) gateway.Target {
 
 // audit records a request the policy audits: refused (res and err nil),
 // failed or run.
-func (g *Gateway) audit(ctx context.Context, req mcp.Request, d gateway.Decision, start time.Time, res mcp.Result, err error) {
+func (g *Gateway) audit(ctx context.Context, req mcp.Request, params mcp.Params, d gateway.Decision, start time.Time, res mcp.Result, err error) {
 	if g.opts.Auditor == nil || !d.Audit {
 		return
 	}
@@ -152,7 +181,7 @@ func (g *Gateway) audit(ctx context.Context, req mcp.Request, d gateway.Decision
 	if extra := req.GetExtra(); extra != nil {
 		h = extra.Header
 	}
-	if params := req.GetParams(); params != nil {
+	if params != nil {
 		meta = params.GetMeta()
 	}
 	ev := db.AuditLogCreate{
@@ -161,7 +190,7 @@ func (g *Gateway) audit(ctx context.Context, req mcp.Request, d gateway.Decision
 		Action:       d.Action,
 		ResourceType: d.ResourceType,
 		ResourceID:   d.ResourceID,
-		RequestData:  requestData(req.GetParams()),
+		RequestData:  requestData(params),
 		CreatedAt:    start,
 	}
 	if ti := tokenInfo(req); ti != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -35,6 +36,7 @@ var policyKeys = []struct{ name, perm string }{
 type policyRequest struct {
 	row  string // the method's row in the README's permission table
 	name string
+	perm string // the permission it needs ("" for none)
 	// do sends the request; a list returns the ids it got.
 	do func(ctx context.Context, cs *mcp.ClientSession) ([]string, error)
 	// allowed names the keys that may make it (every other key is
@@ -91,8 +93,8 @@ func policyRequests() []policyRequest {
 			do: func(ctx context.Context, cs *mcp.ClientSession) ([]string, error) {
 				return collect(cs.Tools(ctx, nil), func(t *mcp.Tool) string { return t.Name })
 			}},
-		{row: "tools/call", name: "tools/call echo", allowed: keyNames("tool star"), do: call("echo"), audit: tool("echo")},
-		{row: "tools/call", name: "tools/call secret_tool", allowed: keyNames("star"), do: call("secret_tool"), audit: tool("secret_tool")},
+		{row: "tools/call", name: "tools/call echo", perm: "tools:call:echo", allowed: keyNames("tool star"), do: call("echo"), audit: tool("echo")},
+		{row: "tools/call", name: "tools/call secret_tool", perm: "tools:call:secret_tool", allowed: keyNames("star"), do: call("secret_tool"), audit: tool("secret_tool")},
 		{row: "resources/list", name: "resources/list",
 			visible: map[string][]string{"resource": {docURI}, "star": {docURI, secretURI}},
 			do: func(ctx context.Context, cs *mcp.ClientSession) ([]string, error) {
@@ -103,17 +105,17 @@ func policyRequests() []policyRequest {
 			do: func(ctx context.Context, cs *mcp.ClientSession) ([]string, error) {
 				return collect(cs.ResourceTemplates(ctx, nil), func(r *mcp.ResourceTemplate) string { return r.URITemplate })
 			}},
-		{row: "resources/read", name: "resources/read doc", allowed: keyNames("resource star"), do: read(docURI),
+		{row: "resources/read", name: "resources/read doc", perm: "resources:read:" + docURI, allowed: keyNames("resource star"), do: read(docURI),
 			audit: resource(gateway.MethodResourcesRead, docURI)},
-		{row: "resources/read", name: "resources/read doc by template", allowed: keyNames("resource star"), do: read("test://docs/zzz"),
+		{row: "resources/read", name: "resources/read doc by template", perm: "resources:read:test://docs/zzz", allowed: keyNames("resource star"), do: read("test://docs/zzz"),
 			audit: resource(gateway.MethodResourcesRead, "test://docs/zzz")},
-		{row: "resources/read", name: "resources/read secret", allowed: keyNames("star"), do: read(secretURI),
+		{row: "resources/read", name: "resources/read secret", perm: "resources:read:" + secretURI, allowed: keyNames("star"), do: read(secretURI),
 			audit: resource(gateway.MethodResourcesRead, secretURI)},
-		{row: "resources/subscribe", name: "resources/subscribe doc", allowed: keyNames("resource star"),
+		{row: "resources/subscribe", name: "resources/subscribe doc", perm: "resources:read:" + docURI, allowed: keyNames("resource star"),
 			do: func(ctx context.Context, cs *mcp.ClientSession) ([]string, error) {
 				return nil, cs.Subscribe(ctx, &mcp.SubscribeParams{URI: docURI})
 			}, audit: resource(gateway.MethodResourcesSubscribe, docURI)},
-		{row: "resources/unsubscribe", name: "resources/unsubscribe secret", allowed: keyNames("star"),
+		{row: "resources/unsubscribe", name: "resources/unsubscribe secret", perm: "resources:read:" + secretURI, allowed: keyNames("star"),
 			do: func(ctx context.Context, cs *mcp.ClientSession) ([]string, error) {
 				return nil, cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: secretURI})
 			}, audit: resource(gateway.MethodResourcesUnsubscribe, secretURI)},
@@ -122,21 +124,28 @@ func policyRequests() []policyRequest {
 			do: func(ctx context.Context, cs *mcp.ClientSession) ([]string, error) {
 				return collect(cs.Prompts(ctx, nil), func(p *mcp.Prompt) string { return p.Name })
 			}},
-		{row: "prompts/get", name: "prompts/get greet", allowed: keyNames("prompt star"), do: prompt("greet"),
+		{row: "prompts/get", name: "prompts/get greet", perm: "prompts:get:greet", allowed: keyNames("prompt star"), do: prompt("greet"),
 			audit: &auditRow{gateway.MethodPromptsGet, gateway.ResourceTypePrompt, "srv/greet"}},
-		{row: "prompts/get", name: "prompts/get secret_prompt", allowed: keyNames("star"), do: prompt("secret_prompt"),
+		{row: "prompts/get", name: "prompts/get secret_prompt", perm: "prompts:get:secret_prompt", allowed: keyNames("star"), do: prompt("secret_prompt"),
 			audit: &auditRow{gateway.MethodPromptsGet, gateway.ResourceTypePrompt, "srv/secret_prompt"}},
-		{row: "completion/complete", name: "completion/complete of a prompt", allowed: keyNames("prompt star"),
+		{row: "completion/complete", name: "completion/complete of a prompt", perm: "prompts:get:greet", allowed: keyNames("prompt star"),
 			do:    complete(&mcp.CompleteReference{Type: "ref/prompt", Name: "greet"}),
 			audit: &auditRow{gateway.MethodComplete, gateway.ResourceTypePrompt, "srv/greet"}},
-		{row: "completion/complete", name: "completion/complete of a template", allowed: keyNames("resource star"),
+		{row: "completion/complete", name: "completion/complete of a template", perm: "resources:read:" + docTemplate, allowed: keyNames("resource star"),
 			do:    complete(&mcp.CompleteReference{Type: "ref/resource", URI: docTemplate}),
 			audit: &auditRow{gateway.MethodComplete, gateway.ResourceTypeResourceTemplate, docTemplate}},
-		{row: "any other method", name: "logging/setLevel", allowed: keyNames("star"),
+		{row: "completion/complete", name: "completion/complete of a template the server does not serve",
+			perm: "resources:read:{x}", allowed: []string{},
+			do:    complete(&mcp.CompleteReference{Type: "ref/resource", URI: "{x}"}),
+			audit: &auditRow{gateway.MethodComplete, gateway.ResourceTypeResourceTemplate, "{x}"}},
+		{row: "resources/read", name: "resources/read with dot-segments", perm: "resources:read:test://docs/../secret/b",
+			allowed: []string{}, do: read("test://docs/../secret/b"),
+			audit: resource(gateway.MethodResourcesRead, "test://docs/../secret/b")},
+		{row: "any other method", name: "logging/setLevel", perm: "mcp:logging/setLevel", allowed: keyNames("star"),
 			do: func(ctx context.Context, cs *mcp.ClientSession) ([]string, error) {
 				return nil, cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: "debug"})
 			}, audit: &auditRow{"logging/setLevel", gateway.ResourceTypeMethod, "logging/setLevel"}},
-		{row: "any other method", name: "a custom method", allowed: keyNames("method star"),
+		{row: "any other method", name: "a custom method", perm: "mcp:" + searchCall, allowed: keyNames("method star"),
 			do: func(ctx context.Context, cs *mcp.ClientSession) ([]string, error) {
 				_, err := mcp.CallCustomMethod[*searchParams, *searchResult](ctx, cs, searchCall, &searchParams{Query: "q"})
 				return nil, err
@@ -244,26 +253,68 @@ func TestPolicyTable(t *testing.T) {
 	})
 }
 
-// Every method of the table has its row in the README's permission table.
+// Every method of the table has its row in the README's permission table,
+// and the permission that row names is the one each request needs: each
+// key's outcome in TestPolicyTable follows from it by the pattern rule.
 func TestPolicyTableMatchesREADME(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	_, table, ok := strings.Cut(string(readme), "### Permissions")
 	require.True(t, ok, "README has a Permissions section")
 	table, _, _ = strings.Cut(table, "\n\n#")
-	rows := map[string]bool{}
+	perms := map[string][]*regexp.Regexp{} // by method: the permission templates of its row
+	listed := map[string]bool{}
 	for _, line := range strings.Split(table, "\n") {
-		if first, _, ok := strings.Cut(strings.TrimPrefix(line, "| "), " |"); ok && strings.HasPrefix(line, "| ") {
-			for _, m := range strings.Split(first, ",") {
-				rows[strings.Trim(strings.TrimSpace(m), "`")] = true
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if !strings.HasPrefix(line, "| ") || len(cells) < 4 {
+			continue
+		}
+		var templates []*regexp.Regexp
+		for _, m := range regexp.MustCompile("`([a-z]+:[^`]*)`").FindAllStringSubmatch(cells[1], -1) {
+			pattern := regexp.QuoteMeta(m[1])
+			pattern = regexp.MustCompile(`<[a-z]+>`).ReplaceAllString(pattern, ".+")
+			templates = append(templates, regexp.MustCompile("^"+pattern+"$"))
+		}
+		methods := []string{}
+		if strings.HasPrefix(cells[0], "any other method") {
+			methods = append(methods, "any other method")
+		} else {
+			for _, m := range regexp.MustCompile("`([a-z/_]+)`").FindAllStringSubmatch(cells[0], -1) {
+				methods = append(methods, m[1])
 			}
+		}
+		for _, method := range methods {
+			perms[method] = templates
+			listed[method] = strings.HasPrefix(cells[2], "filtered")
 		}
 	}
 	for _, r := range policyRequests() {
-		assert.True(t, rows[r.row], "README's permission table has a row for %s", r.row)
+		templates, ok := perms[r.row]
+		if !assert.True(t, ok, "README's permission table has a row for %s", r.row) {
+			continue
+		}
+		if r.allowed == nil {
+			assert.True(t, listed[r.row], "README says %s is filtered", r.row)
+			continue
+		}
+		if r.perm == "" {
+			assert.Empty(t, templates, "README says %s needs no permission", r.row)
+			continue
+		}
+		assert.True(t, slices.ContainsFunc(templates, func(re *regexp.Regexp) bool { return re.MatchString(r.perm) }),
+			"%s needs %s, which README's row for %s names", r.name, r.perm, r.row)
+		for _, k := range policyKeys {
+			granted := k.perm != "" && gateway.Allows([]string{k.perm}, r.perm)
+			if slices.Contains(r.allowed, k.name) {
+				assert.True(t, granted, "%s: key %s runs it, so %q grants %s", r.name, k.name, k.perm, r.perm)
+			} else if granted {
+				assert.Contains(t, []string{"completion/complete of a template the server does not serve", "resources/read with dot-segments"}, r.name,
+					"%s: key %s is refused although %q grants %s", r.name, k.name, k.perm, r.perm)
+			}
+		}
 	}
-	for _, m := range []string{"initialize", "notifications/*"} {
-		assert.True(t, rows[m], "README's permission table has a row for %s", m)
+	for _, m := range []string{"initialize", "ping", "server/discover", "notifications/initialized", "notifications/cancelled", "subscriptions/listen"} {
+		assert.Contains(t, perms, m, "README's permission table has a row for %s", m)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpstore/mcpstore/db"
+	"github.com/mcpstore/mcpstore/gateway"
 	"github.com/mcpstore/mcpstore/gateway/mcpsdk"
 	"github.com/mcpstore/mcpstore/internal/testdb"
 )
@@ -188,13 +190,64 @@ func TestFilteredListPages(t *testing.T) {
 			decoded, err := base64.RawURLEncoding.DecodeString(res.NextCursor)
 			require.NoError(t, err)
 			assert.Contains(t, allowed, string(decoded), "a cursor holds only a name the key may see")
-			assert.NotContains(t, res.NextCursor, "tool_0000")
 			cursor = res.NextCursor
 		}
 		assert.Equal(t, allowed, got)
 
 		_, err = cs.ListTools(ctx, &mcp.ListToolsParams{Cursor: "!!not a cursor"})
 		assert.ErrorContains(t, err, "invalid cursor")
+
+		// What a key gets depends on its permissions, even when they are
+		// "*": private to it.
+		star, _ := f.issue(t, "alice", "*")
+		all, err := f.connect(ctx, star, nil)
+		require.NoError(t, err)
+		defer all.Close()
+		res, err := all.ListTools(ctx, nil)
+		require.NoError(t, err)
+		assert.Len(t, res.Tools, 1, "page size 1 for * too")
+		assert.Equal(t, "private", res.CacheScope)
+		read, err := all.ReadResource(ctx, &mcp.ReadResourceParams{URI: docURI})
+		require.NoError(t, err)
+		assert.Equal(t, "private", read.CacheScope)
+	})
+}
+
+// Requests without params, or with null params, where go-sdk lets them
+// out (lists, custom methods): refused or run and audited, never a crash.
+func TestRequestsWithoutParams(t *testing.T) {
+	testdb.EachEngine(t, func(t *testing.T, s db.Store) {
+		f := newFixture(t, s, mcpsdk.Options{AuditLists: true}, nil)
+		for _, perm := range []string{"", "*"} {
+			var perms []string
+			if perm != "" {
+				perms = []string{perm}
+			}
+			raw, _ := f.issue(t, "alice", perms...)
+			cs, err := f.connect(t.Context(), raw, nil)
+			require.NoError(t, err)
+			for i, body := range []string{
+				`{"jsonrpc":"2.0","id":%d,"method":"acme/search"}`,
+				`{"jsonrpc":"2.0","id":%d,"method":"acme/search","params":null}`,
+				`{"jsonrpc":"2.0","id":%d,"method":"tools/list"}`,
+				`{"jsonrpc":"2.0","id":%d,"method":"resources/list","params":null}`,
+				`{"jsonrpc":"2.0","id":%d,"method":"resources/templates/list"}`,
+				`{"jsonrpc":"2.0","id":%d,"method":"prompts/list"}`,
+			} {
+				code := statusOf(t, f.url, http.MethodPost, cs.ID(), raw, fmt.Sprintf(body, 100+i))
+				assert.Equal(t, http.StatusOK, code, "key %q: %s", perm, body)
+			}
+			require.NoError(t, cs.Ping(t.Context(), nil), "the server is still up")
+			require.NoError(t, cs.Close())
+		}
+		evs := f.events(t)
+		n := 0
+		for _, ev := range evs {
+			if ev.Action == searchCall || strings.HasSuffix(ev.Action, "/list") {
+				n++
+			}
+		}
+		assert.Equal(t, 12, n, "each request audited (lists with AuditLists)")
 	})
 }
 
@@ -230,5 +283,51 @@ func TestAuthFailuresLimitedPerAddress(t *testing.T) {
 		assert.Equal(t, http.StatusTooManyRequests, post(good, "198.51.100.1").StatusCode, "a blocked address's keys are not looked at")
 		assert.NotEqual(t, http.StatusTooManyRequests, post(good, "198.51.100.2").StatusCode, "another address is not limited")
 		assert.Equal(t, http.StatusUnauthorized, post(bad, "198.51.100.2").StatusCode)
+
+		// Requests verified at the same moment cannot overrun the limit
+		// together: 200 distinct well-formed made-up keys at once from one
+		// address reach the database at most 3 times.
+		made := madeUpKeys(t, 200)
+		var wg sync.WaitGroup
+		codes := make(chan int, 200)
+		for _, key := range made {
+			wg.Go(func() { codes <- post(key, "198.51.100.3").StatusCode })
+		}
+		wg.Wait()
+		close(codes)
+		counts := map[int]int{}
+		for c := range codes {
+			counts[c]++
+		}
+		assert.Equal(t, 3, counts[http.StatusUnauthorized], "looked up and refused: the burst")
+		assert.Equal(t, 197, counts[http.StatusTooManyRequests])
+		// A verified key in the cache takes nothing from its address's
+		// budget: many at once all pass.
+		wg = sync.WaitGroup{}
+		codes = make(chan int, 50)
+		for range 50 {
+			wg.Go(func() { codes <- post(good, "198.51.100.4").StatusCode })
+		}
+		wg.Wait()
+		close(codes)
+		for c := range codes {
+			assert.NotEqual(t, http.StatusTooManyRequests, c)
+		}
 	})
+}
+
+// madeUpKeys returns n well-formed keys that no store of the test knows:
+// issued on a scratch database of their own.
+func madeUpKeys(t *testing.T, n int) []string {
+	t.Helper()
+	scratch := testdb.Open(t, testdb.URL(t, "sqlite"))
+	k, err := gateway.NewKeys(t.Context(), scratch, gateway.KeysOptions{})
+	require.NoError(t, err)
+	defer k.Close(context.Background())
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i], _, err = k.Issue(t.Context(), gateway.IssueOptions{Name: "made-up"})
+		require.NoError(t, err)
+	}
+	return keys
 }

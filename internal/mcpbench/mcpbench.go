@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpstore/mcpstore/db"
@@ -159,12 +160,15 @@ func Quantile(sorted []time.Duration, q float64) time.Duration {
 // key with 50 patterns (30 exact names, 15 prefixes, 5 with a star inside),
 // which allow 104 of them.
 func FilterFixture() (gateway.Policy, *gateway.Grants, []string) {
+	names, patterns := filterWorkload()
+	return gateway.Policy{}, gateway.NewGrants(patterns), names
+}
+
+func filterWorkload() (names, patterns []string) {
 	kinds := []string{"search", "read", "write", "admin", "report"}
-	var names []string
 	for i := range 1000 {
 		names = append(names, fmt.Sprintf("%s_%s_%03d", kinds[i%len(kinds)], []string{"db", "fs", "web", "mail"}[i%4], i))
 	}
-	var patterns []string
 	for i := range 30 {
 		patterns = append(patterns, gateway.ToolCallPermission(names[i*31]))
 	}
@@ -174,7 +178,7 @@ func FilterFixture() (gateway.Policy, *gateway.Grants, []string) {
 	for i := range 5 {
 		patterns = append(patterns, gateway.ToolCallPermission(fmt.Sprintf("*_mail_%d*7", i)))
 	}
-	return gateway.Policy{}, gateway.NewGrants(patterns), names
+	return names, patterns
 }
 
 // Filter applies the fixture's filter to every name, as tools/list does.
@@ -186,4 +190,48 @@ func Filter(p gateway.Policy, g *gateway.Grants, names []string) int {
 		}
 	}
 	return n
+}
+
+// ListThroughMiddleware returns a function answering one tools/list of the
+// fixture's 1,000 tools through mcpstore's Middleware, for a verified key
+// with the fixture's 50 patterns: the whole filtered-list path (reading
+// the server's list, filtering, ordering, paging) without a transport. The
+// server's own answer is made once, beforehand. done releases it.
+func ListThroughMiddleware(ctx context.Context, store db.Store) (list func() (int, error), done func(), err error) {
+	names, patterns := filterWorkload()
+	keys, err := gateway.NewKeys(ctx, store, gateway.KeysOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	g := mcpsdk.New(mcpsdk.Options{Keys: keys})
+	done = func() { g.Close(); keys.Close(context.Background()) }
+	raw, _, err := keys.Issue(ctx, gateway.IssueOptions{Name: "bench", Permissions: patterns})
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	p, err := keys.Verify(ctx, raw)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	tools := make([]*mcp.Tool, len(names))
+	for i, n := range names {
+		tools[i] = &mcp.Tool{Name: n, InputSchema: map[string]any{"type": "object"}}
+	}
+	server := func(context.Context, string, mcp.Request) (mcp.Result, error) {
+		return &mcp.ListToolsResult{Tools: tools}, nil
+	}
+	h := g.Middleware()(server)
+	req := &mcp.ListToolsRequest{Params: &mcp.ListToolsParams{}, Extra: &mcp.RequestExtra{
+		TokenInfo: &auth.TokenInfo{UserID: p.KeyID, Extra: map[string]any{mcpsdk.ExtraPrincipal: &p}},
+	}}
+	list = func() (int, error) {
+		res, err := h(ctx, gateway.MethodToolsList, req)
+		if err != nil {
+			return 0, err
+		}
+		return len(res.(*mcp.ListToolsResult).Tools), nil
+	}
+	return list, done, nil
 }
