@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Permissions are patterns a key carries, such as "tools:call:*" or
@@ -97,6 +98,10 @@ type Grants struct {
 	exact    map[string]struct{} // patterns without '*'
 	prefixes []string            // sorted; none is a prefix of another
 	globs    []glob              // the rest
+
+	// views holds, by kind ("tools:call:" and the like), the grants that
+	// can match under it with the kind cut off (see AllowsUnder).
+	views sync.Map // string -> *grantsView
 }
 
 // glob is a pattern as literal parts between stars: parts[0] must start
@@ -105,9 +110,17 @@ type glob struct{ parts []string }
 
 // NewGrants compiles patterns.
 func NewGrants(patterns []string) *Grants {
+	split := make([][]string, len(patterns))
+	for i, p := range patterns {
+		split[i] = splitPattern(p)
+	}
+	return compile(split)
+}
+
+// compile builds grants from patterns split at their stars.
+func compile(patterns [][]string) *Grants {
 	g := &Grants{}
-	for _, p := range patterns {
-		parts := splitPattern(p)
+	for _, parts := range patterns {
 		switch {
 		case len(parts) == 1:
 			if g.exact == nil {
@@ -137,6 +150,67 @@ func NewGrants(patterns []string) *Grants {
 	}
 	g.prefixes = kept
 	return g
+}
+
+// grantsView is what of some grants can match strings that start with a
+// kind: the patterns that start with the kind, with it cut off, and those
+// whose first part is shorter than the kind (matched whole).
+type grantsView struct {
+	under *Grants
+	whole []glob
+}
+
+// AllowsUnder reports whether the grants allow kind+rest, such as
+// ToolCallPermission(name) for kind PermToolCall and rest name, without
+// building that string: for checking one kind many times (a list).
+func (g *Grants) AllowsUnder(kind, rest string) bool {
+	if g == nil {
+		return false
+	}
+	if g.all {
+		return true
+	}
+	v := g.view(kind)
+	if v.under.Allows(rest) {
+		return true
+	}
+	for _, p := range v.whole {
+		if p.match(kind + rest) {
+			return true
+		}
+	}
+	return false
+}
+
+// view returns the grants' view under kind, made on first use.
+func (g *Grants) view(kind string) *grantsView {
+	if v, ok := g.views.Load(kind); ok {
+		return v.(*grantsView)
+	}
+	var cut [][]string
+	v := &grantsView{}
+	for e := range g.exact {
+		if rest, ok := strings.CutPrefix(e, kind); ok {
+			cut = append(cut, []string{rest})
+		}
+	}
+	for _, p := range g.prefixes {
+		if rest, ok := strings.CutPrefix(p, kind); ok {
+			cut = append(cut, []string{rest, ""})
+		} else if strings.HasPrefix(kind, p) {
+			cut = append(cut, []string{"", ""}) // covers the whole kind
+		}
+	}
+	for _, p := range g.globs {
+		if rest, ok := strings.CutPrefix(p.parts[0], kind); ok {
+			cut = append(cut, append([]string{rest}, p.parts[1:]...))
+		} else if strings.HasPrefix(kind, p.parts[0]) {
+			v.whole = append(v.whole, p) // its first star falls inside the kind
+		}
+	}
+	v.under = compile(cut)
+	actual, _ := g.views.LoadOrStore(kind, v)
+	return actual.(*grantsView)
 }
 
 func allEmpty(parts []string) bool {

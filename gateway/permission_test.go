@@ -128,6 +128,11 @@ func TestGrantsMatchReference(t *testing.T) {
 		if !assert.Equal(t, reference(patterns, want), g.Allows(want), "%q ~ %q", patterns, want) {
 			return
 		}
+		// The same question by kind and rest, as lists ask it.
+		cut := r.IntN(len(want) + 1)
+		if !assert.Equal(t, reference(patterns, want), g.AllowsUnder(want[:cut], want[cut:]), "%q ~ %q + %q", patterns, want[:cut], want[cut:]) {
+			return
+		}
 	}
 }
 

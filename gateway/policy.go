@@ -336,13 +336,13 @@ func (p Policy) qualified(name string) string {
 func (p Policy) Visible(g *Grants, kind ListKind, id string) bool {
 	switch kind {
 	case ListTools:
-		return g.Allows(ToolCallPermission(id))
+		return g.AllowsUnder(PermToolCall, id)
 	case ListResources:
-		return g.Allows(ResourceReadPermission(id))
+		return g.AllowsUnder(PermResourceRead, id)
 	case ListResourceTemplates:
 		return templateAllowed(g, id)
 	case ListPrompts:
-		return g.Allows(PromptGetPermission(id))
+		return g.AllowsUnder(PermPromptGet, id)
 	}
 	return false
 }
