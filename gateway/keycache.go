@@ -93,6 +93,14 @@ func (c *keyCache) add(h [sha256.Size]byte, e *keyEntry, now time.Time, gen uint
 	}
 }
 
+// generation returns the current generation: a load that begins now
+// passes it to add.
+func (c *keyCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
 // removeID drops the entry of key id, and makes loads in flight not cache
 // what they read.
 func (c *keyCache) removeID(id string) {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/mcpstore/mcpstore/db"
 )
@@ -57,6 +60,17 @@ type Principal struct {
 	Roles       []string
 	Permissions []string
 	ExpiresAt   time.Time // zero: never expires
+	// ValidUntil is when the key stops working unless something changes
+	// first: the earlier of its expiry and a revocation set for later (a
+	// rotation's grace period). Zero: no end is known.
+	ValidUntil time.Time
+	// Grants are Permissions compiled for matching, shared by every
+	// request of the key while it is cached.
+	Grants *Grants
+
+	// read is when the key was read from the database (monotonic):
+	// KeySessions tells by it whether a change it heard of came after.
+	read time.Time
 }
 
 // KeyInfo is a stored key as Keys shows it: everything but the hash.
@@ -148,6 +162,11 @@ type Keys struct {
 	known   *keyCache // nil when disabled
 	unknown *keyCache // nil when disabled
 	uses    *useTracker
+	flight  singleflight.Group // key look-ups in flight, by key hash
+
+	watchMu  sync.Mutex
+	watchers map[int]func(keyID string)
+	watchSeq int
 
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
@@ -221,7 +240,7 @@ func NewKeys(ctx context.Context, store db.Store, opts KeysOptions) (*Keys, erro
 	k.stop = stop
 	k.wg.Add(1)
 	go k.flushLoop(bg)
-	if l, ok := store.(db.KeyChangeListener); ok && k.known != nil {
+	if l, ok := store.(db.KeyChangeListener); ok {
 		k.listen(ctx, bg, l)
 	}
 	return k, nil
@@ -237,10 +256,13 @@ func (k *Keys) listen(ctx, bg context.Context, l db.KeyChangeListener) {
 		_ = l.ListenKeyChanges(bg,
 			func() {
 				// Changes made while not listening were missed.
-				k.known.purge()
+				if k.known != nil {
+					k.known.purge()
+				}
+				k.notify("")
 				once.Do(func() { close(ready) })
 			},
-			func(id string) { k.known.removeID(id) })
+			k.forget)
 	}()
 	timer := time.NewTimer(k.opts.ListenWait)
 	defer timer.Stop()
@@ -251,6 +273,61 @@ func (k *Keys) listen(ctx, bg context.Context, l db.KeyChangeListener) {
 	case <-timer.C:
 	}
 	k.log.WarnContext(ctx, "gateway: key change listener not started yet; changes made by other processes reach this cache within CacheTTL until it does")
+}
+
+// Watch calls fn with a key's id whenever this process learns that the key
+// changed (revoked, rotated, deactivated, deleted, given new permissions,
+// by this process or another sharing the database), and with "" when
+// changes may have been missed (the listener started or reconnected). fn
+// runs on the listener's goroutine: it must return quickly. The returned
+// function stops the calls.
+func (k *Keys) Watch(fn func(keyID string)) (stop func()) {
+	k.watchMu.Lock()
+	defer k.watchMu.Unlock()
+	if k.watchers == nil {
+		k.watchers = map[int]func(string){}
+	}
+	k.watchSeq++
+	id := k.watchSeq
+	k.watchers[id] = fn
+	return func() {
+		k.watchMu.Lock()
+		defer k.watchMu.Unlock()
+		delete(k.watchers, id)
+	}
+}
+
+func (k *Keys) notify(keyID string) {
+	k.watchMu.Lock()
+	fns := make([]func(string), 0, len(k.watchers))
+	for _, fn := range k.watchers {
+		fns = append(fns, fn)
+	}
+	k.watchMu.Unlock()
+	for _, fn := range fns {
+		fn(keyID)
+	}
+}
+
+// Status reads the key with this id from the database and says whether it
+// still grants access: its principal, or a *KeyError (errors.Is
+// ErrInvalidKey; KeyUnknown when it was deleted) when it does not. Any
+// other error means the database could not be asked. Unlike Verify it
+// takes an id, not a raw key, and records no use: it is for re-checking
+// keys with open sessions after Watch reports a change.
+func (k *Keys) Status(ctx context.Context, id string) (Principal, error) {
+	row, err := k.store.APIKeys().Get(ctx, id)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return Principal{}, k.refuse(ctx, KeyUnknown, id)
+	case err != nil:
+		return Principal{}, fmt.Errorf("gateway: key status: %w", err)
+	}
+	e := k.entryOf(row)
+	if reason := k.refusal(e, k.now()); reason != "" {
+		return Principal{}, k.refuse(ctx, reason, id)
+	}
+	return e.principal, nil
 }
 
 // Close stops the listener and the background writer, then writes the
@@ -270,6 +347,12 @@ func (k *Keys) Close(ctx context.Context) error {
 // again.
 func (k *Keys) Issue(ctx context.Context, in IssueOptions) (string, KeyInfo, error) {
 	const op = "Keys.Issue"
+	for i, p := range in.Permissions {
+		if err := ValidatePermission(p); err != nil {
+			return "", KeyInfo{}, &db.Error{Op: op, Kind: db.ErrInvalid, Field: "permissions",
+				Msg: fmt.Sprintf("entry %d: %v", i, err)}
+		}
+	}
 	now := k.now()
 	exp, err := k.expiry(op, now, in.ExpiresAt)
 	if err != nil {
@@ -338,32 +421,107 @@ func (k *Keys) Verify(ctx context.Context, raw string) (Principal, error) {
 		}
 	}
 
+	e, err := k.lookup(ctx, h, gen)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return Principal{}, k.refuse(ctx, KeyUnknown, "")
+	case err != nil:
+		return Principal{}, fmt.Errorf("gateway: verify API key: %w", err)
+	}
+	return k.check(ctx, e, now)
+}
+
+// Cached reports whether raw is a key this process verified recently and
+// that still grants access: Verify will answer it from memory. A limiter of
+// failed verifications lets such keys through without counting them.
+func (k *Keys) Cached(raw string) bool {
+	if k.known == nil || !wellFormed(raw) {
+		return false
+	}
+	now := k.now()
+	e, _, ok := k.known.get(keyHash(raw), now)
+	return ok && e != nil && k.refusal(e, now) == ""
+}
+
+// lookupTimeout bounds a shared key look-up, which no single caller's
+// context governs.
+const lookupTimeout = 10 * time.Second
+
+// lookupResult is what one database read of a key hash yields to every
+// caller waiting on it.
+type lookupResult struct {
+	entry *keyEntry
+	gen   uint64 // of the known cache when the read began
+}
+
+// lookup reads the key with hash h from the database and caches what it
+// finds. However many callers miss the cache for one hash at once, one
+// query is in flight for it: the others wait for its answer (a flood of
+// one made-up key, or a popular key just evicted, costs one query). gen is
+// the caller's generation of the known cache: a caller that missed after
+// an invalidation the running query began before does not take its
+// answer, and reads again.
+func (k *Keys) lookup(ctx context.Context, h [sha256.Size]byte, gen uint64) (*keyEntry, error) {
+	flightKey := string(h[:])
+	for {
+		ch := k.flight.DoChan(flightKey, func() (any, error) {
+			// Detached from the first caller's context: the others wait
+			// on this query, and must not fail because that caller left.
+			qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
+			defer cancel()
+			return k.load(qctx, h)
+		})
+		select {
+		case r := <-ch:
+			if r.Err != nil {
+				return nil, r.Err
+			}
+			res := r.Val.(lookupResult)
+			if res.gen < gen {
+				// The query began before an invalidation this caller saw:
+				// its answer may be stale. Start a new one.
+				k.flight.Forget(flightKey)
+				continue
+			}
+			if res.entry == nil {
+				return nil, &db.Error{Op: "Keys.Verify", Kind: db.ErrNotFound}
+			}
+			return res.entry, nil
+		case <-ctx.Done():
+			return nil, &db.Error{Op: "Keys.Verify", Kind: db.ErrUnavailable,
+				Msg: "gave up waiting for the key look-up", Cause: ctx.Err()}
+		}
+	}
+}
+
+// load is the one query of lookup: it reads the key and caches the answer.
+func (k *Keys) load(ctx context.Context, h [sha256.Size]byte) (lookupResult, error) {
+	var gen uint64
+	if k.known != nil {
+		gen = k.known.generation()
+	}
+	now := k.now()
 	row, err := k.store.APIKeys().GetByHash(ctx, hashHex(h))
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		if k.unknown != nil {
 			k.unknown.add(h, nil, now, 0)
 		}
-		return Principal{}, k.refuse(ctx, KeyUnknown, "")
+		return lookupResult{gen: gen}, nil
 	case err != nil:
-		return Principal{}, fmt.Errorf("gateway: verify API key: %w", err)
+		return lookupResult{}, err
 	}
 	e := k.entryOf(row)
 	if k.known != nil {
 		k.known.add(h, e, now, gen)
 	}
-	return k.check(ctx, e, now)
+	return lookupResult{entry: e, gen: gen}, nil
 }
 
 // check decides on a stored key at now, and records its use.
 func (k *Keys) check(ctx context.Context, e *keyEntry, now time.Time) (Principal, error) {
-	switch {
-	case !e.active:
-		return Principal{}, k.refuse(ctx, KeyInactive, e.principal.KeyID)
-	case !e.revokedAt.IsZero() && !now.Before(e.revokedAt):
-		return Principal{}, k.refuse(ctx, KeyRevoked, e.principal.KeyID)
-	case !e.principal.ExpiresAt.IsZero() && !now.Before(e.principal.ExpiresAt):
-		return Principal{}, k.refuse(ctx, KeyExpired, e.principal.KeyID)
+	if reason := k.refusal(e, now); reason != "" {
+		return Principal{}, k.refuse(ctx, reason, e.principal.KeyID)
 	}
 	ns := now.UnixNano()
 	if last := e.lastUse.Load(); ns-last >= int64(k.opts.LastUsedInterval) && e.lastUse.CompareAndSwap(last, ns) {
@@ -372,11 +530,33 @@ func (k *Keys) check(ctx context.Context, e *keyEntry, now time.Time) (Principal
 	return e.principal, nil
 }
 
+// refusal says why a stored key grants no access at now, or "".
+func (k *Keys) refusal(e *keyEntry, now time.Time) KeyRefusal {
+	switch {
+	case !e.active:
+		return KeyInactive
+	case !e.revokedAt.IsZero() && !now.Before(e.revokedAt):
+		return KeyRevoked
+	case !e.principal.ExpiresAt.IsZero() && !now.Before(e.principal.ExpiresAt):
+		return KeyExpired
+	}
+	return ""
+}
+
 func (k *Keys) refuse(ctx context.Context, reason KeyRefusal, id string) error {
 	if k.log.Enabled(ctx, slog.LevelDebug) {
 		k.log.DebugContext(ctx, "gateway: API key refused", "reason", string(reason), "key_id", id)
 	}
 	return &KeyError{Reason: reason, KeyID: id}
+}
+
+// earliest returns the earlier of two times, a zero one standing for
+// never.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 func (k *Keys) entryOf(r db.APIKey) *keyEntry {
@@ -390,6 +570,9 @@ func (k *Keys) entryOf(r db.APIKey) *keyEntry {
 			Roles:       r.Roles,
 			Permissions: r.Permissions,
 			ExpiresAt:   r.ExpiresAt,
+			ValidUntil:  earliest(r.ExpiresAt, r.RevokedAt),
+			Grants:      NewGrants(r.Permissions),
+			read:        time.Now(),
 		},
 	}
 	last := r.LastUsedAt
@@ -478,11 +661,12 @@ func (k *Keys) Rotate(ctx context.Context, id string, grace time.Duration) (stri
 	return raw, keyInfoOf(created), nil
 }
 
-// forget drops a key from this process's cache.
+// forget drops a key from this process's cache and tells the watchers.
 func (k *Keys) forget(id string) {
 	if k.known != nil {
 		k.known.removeID(id)
 	}
+	k.notify(id)
 }
 
 // Get returns the key with this id, without its hash.

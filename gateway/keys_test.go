@@ -87,10 +87,14 @@ func TestKeysIssueVerify(t *testing.T) {
 
 		p, err := k.Verify(ctx, raw)
 		require.NoError(t, err)
-		assert.Equal(t, gateway.Principal{
-			KeyID: info.ID, KeyName: "agent", Owner: "alice",
-			Roles: []string{"agent"}, Permissions: []string{"tools:call:*"}, ExpiresAt: exp,
-		}, p)
+		assert.Equal(t, info.ID, p.KeyID)
+		assert.Equal(t, "agent", p.KeyName)
+		assert.Equal(t, "alice", p.Owner)
+		assert.Equal(t, []string{"agent"}, p.Roles)
+		assert.Equal(t, []string{"tools:call:*"}, p.Permissions)
+		assert.True(t, exp.Equal(p.ExpiresAt))
+		assert.True(t, exp.Equal(p.ValidUntil), "no revocation set: valid until it expires")
+		assert.Equal(t, gateway.NewGrants([]string{"tools:call:*"}), p.Grants)
 		p2, err := k.Verify(ctx, raw) // from the cache
 		require.NoError(t, err)
 		assert.Equal(t, p, p2)

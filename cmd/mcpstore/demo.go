@@ -26,8 +26,11 @@ func init() {
 	register("demo", "demo                             run the example MCP server end to end on a temporary database", demo)
 }
 
-// demoPermissions are the demo key's: echo and upper, not delete_everything.
-var demoPermissions = []string{"tools:call:echo", "tools:call:upper"}
+// demoPermissions are the demo key's: echo and upper, not
+// delete_everything; the docs, not the secret; the greet prompt, not the
+// admin report.
+var demoPermissions = []string{"tools:call:echo", "tools:call:upper",
+	"resources:read:example://docs/*", "prompts:get:" + exampleserver.GreetPrompt}
 
 // demo shows mcpstore at work in a few seconds, with nothing but Go: a
 // SQLite database in a temporary folder, a key, the example MCP server on
@@ -91,7 +94,7 @@ func demo(e *env, args []string) (err error) {
 	go hs.Serve(ln) //nolint:errcheck // Serve ends with ErrServerClosed at Shutdown
 	defer hs.Close()
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(w, "The example MCP server (tools echo, upper, delete_everything) listens on %s.\n", url)
+	fmt.Fprintf(w, "The example MCP server (tools echo, upper, delete_everything; two resources; prompts greet, admin_report) listens on %s.\n", url)
 
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcpstore-demo", Version: "1"}, nil)
 	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
@@ -131,6 +134,10 @@ func demo(e *env, args []string) (err error) {
 	}
 	fmt.Fprintf(w, "Refused: %v\n", err)
 
+	if err := demoResourcesAndPrompts(ctx, w, cs); err != nil {
+		return err
+	}
+
 	section(w, "A wrong key")
 	status, _, err := mcphttp.Initialize(ctx, url, "mcp_this_is_not_a_key")
 	if err != nil {
@@ -165,6 +172,48 @@ func demo(e *env, args []string) (err error) {
 	}
 	_, err = fmt.Fprintf(w, "\nDone in %s; the temporary database is removed.\n", time.Since(start).Round(time.Millisecond))
 	return err
+}
+
+// demoResourcesAndPrompts shows the same permissions at work on
+// resources and prompts.
+func demoResourcesAndPrompts(ctx context.Context, w io.Writer, cs *mcp.ClientSession) error {
+	section(w, "resources/list: only the resources the key may read")
+	resources, err := cs.ListResources(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("demo: list resources: %w", err)
+	}
+	for _, r := range resources.Resources {
+		fmt.Fprintf(w, "  %s\n", r.URI)
+	}
+
+	section(w, "resources/read "+exampleserver.DocURI+": allowed")
+	doc, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: exampleserver.DocURI})
+	if err != nil {
+		return fmt.Errorf("demo: read %s: %w", exampleserver.DocURI, err)
+	}
+	fmt.Fprintf(w, "Contents: %q\n", doc.Contents[0].Text)
+
+	section(w, "resources/read "+exampleserver.SecretURI+": denied")
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: exampleserver.SecretURI}); err == nil {
+		return errors.New("demo: the secret was read with a key not allowed to read it")
+	} else {
+		fmt.Fprintf(w, "Refused: %v\n", err)
+	}
+
+	section(w, "prompts/get "+exampleserver.GreetPrompt+": allowed; "+exampleserver.ReportPrompt+": denied")
+	prompt, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: exampleserver.GreetPrompt, Arguments: map[string]string{"name": "alice"}})
+	if err != nil {
+		return fmt.Errorf("demo: get prompt: %w", err)
+	}
+	if text, ok := prompt.Messages[0].Content.(*mcp.TextContent); ok {
+		fmt.Fprintf(w, "Prompt: %q\n", text.Text)
+	}
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: exampleserver.ReportPrompt}); err == nil {
+		return errors.New("demo: the admin report was got with a key not allowed to get it")
+	} else {
+		fmt.Fprintf(w, "Refused: %v\n", err)
+	}
+	return nil
 }
 
 func section(w io.Writer, title string) {

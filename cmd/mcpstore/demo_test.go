@@ -33,6 +33,11 @@ func TestDemo(t *testing.T) {
 		"example/upper", "success",              //
 		"example/delete_everything", "denied", "unauthorized", //
 		"== Statistics", "Events from", //
+		`Contents: "Welcome to the example server."`,                     // the readable resource
+		`may not read resource "example://secrets/db-password"`,          // the secret one
+		`Prompt: "Say hello to alice."`,                                  // the allowed prompt
+		`may not get prompt "admin_report"`,                              // the other
+		"resources/read", "example://secrets/db-password", "prompts/get", // their audit rows
 	} {
 		assert.Contains(t, o, want)
 	}
@@ -44,5 +49,9 @@ func TestDemo(t *testing.T) {
 	left, err := os.ReadDir(tmp)
 	require.NoError(t, err)
 	assert.Empty(t, left, "the temporary folder is removed")
-	assert.Regexp(t, `Events from \S+ to \S+: 3\n`, o, "three audit rows: upper, the denial, the 401")
+	resources := o[strings.Index(o, "== resources/list"):strings.Index(o, "== resources/read")]
+	assert.Contains(t, resources, "example://docs/readme")
+	assert.NotContains(t, resources, "secrets", "resources/list is filtered by the key's permissions")
+	assert.NotContains(t, o, "hunter2", "the secret resource is never read")
+	assert.Regexp(t, `Events from \S+ to \S+: 7\n`, o, "seven audit rows: two calls, two reads, two prompts, the 401")
 }

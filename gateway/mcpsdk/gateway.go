@@ -1,14 +1,15 @@
 // Package mcpsdk embeds mcpstore in MCP servers built on the official Go
 // SDK (github.com/modelcontextprotocol/go-sdk): API-key authentication for
-// auth.RequireBearerToken, a receiving middleware that enforces each key's
-// permissions and audits every tool call, and registry sync from the
-// server's own tools. It lives apart from package gateway so that programs
-// using gateway alone do not compile the SDK.
+// auth.RequireBearerToken, a receiving middleware that applies
+// gateway.Policy to every MCP method (deny by default) and audits what the
+// policy says to audit, sessions bound to the key that opened them, and
+// registry sync from the server's own tools. It lives apart from package
+// gateway so that programs using gateway alone do not compile the SDK.
 package mcpsdk
 
 import (
-	"io"
 	"log/slog"
+	"net/netip"
 	"sync"
 
 	"github.com/mcpstore/mcpstore/gateway"
@@ -20,33 +21,66 @@ type Options struct {
 	// ServerID names this server in the tool registry and the audit log.
 	ServerID string
 	// Keys verifies API keys (TokenVerifier); with it set, the middleware
-	// enforces each key's permissions.
+	// applies each key's permissions to every request, and a session
+	// belongs to the key that opened it. Without it nothing is enforced
+	// (every request runs), and calls are still audited.
 	Keys *gateway.Keys
-	// Auditor records every tool call and every refused key.
+	// Auditor records every request the policy audits and every refused
+	// key.
 	Auditor *gateway.Auditor
 	// Registry receives the server's tools (SyncTools).
 	Registry *gateway.Registry
-	// TrustForwardedFor takes the client address from X-Forwarded-For:
-	// set it only behind a proxy that sets that header.
-	TrustForwardedFor bool
+	// TrustedProxies are the proxies in front of the server whose
+	// X-Forwarded-For entries are believed (see gateway.ClientIP). Empty:
+	// the client address is the TCP peer's, whatever the header says.
+	TrustedProxies []netip.Prefix
+	// AuthFailureLimit bounds failed key verifications per client address
+	// (Handler answers 429 with Retry-After beyond it). Zero: the
+	// defaults of gateway.AuthFailureLimit.
+	AuthFailureLimit gateway.AuthFailureLimit
+	// AuditLists audits allowed list calls (tools/list and the like) too.
+	AuditLists bool
 	// Logger receives what the Gateway does; nil discards it.
 	Logger *slog.Logger
 }
 
-// Gateway joins one go-sdk server to mcpstore.
+// Gateway joins one go-sdk server to mcpstore. Close it when done.
 type Gateway struct {
-	opts Options
-	log  *slog.Logger
+	opts     Options
+	log      *slog.Logger
+	policy   gateway.Policy
+	limiter  *gateway.AuthFailureLimiter
+	sessions *gateway.KeySessions // nil without Keys
 	// trusted holds the in-memory sessions the Gateway itself opened to
 	// read the server's tools: the middleware lets them through.
 	trusted sync.Map // *mcp.ServerSession -> bool
+	// tracked holds the sessions added to sessions, by session.
+	tracked sync.Map // *mcp.ServerSession -> key id
 }
 
 // New returns a Gateway.
 func New(opts Options) *Gateway {
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{opts: opts, log: log}
+	g := &Gateway{
+		opts:    opts,
+		log:     log,
+		policy:  gateway.Policy{ServerID: opts.ServerID, AuditLists: opts.AuditLists},
+		limiter: gateway.NewAuthFailureLimiter(opts.AuthFailureLimit),
+	}
+	if opts.Keys != nil {
+		g.sessions = gateway.NewKeySessions(opts.Keys, log)
+	}
+	return g
+}
+
+// Close stops ending the sessions of keys that stop working. Sessions
+// stay open; close the server's to end them.
+func (g *Gateway) Close() error {
+	if g.sessions != nil {
+		g.sessions.Close()
+	}
+	return nil
 }

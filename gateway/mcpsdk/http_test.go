@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ func (sv served) call(t *testing.T, hdr mcphttp.Headers, meta mcp.Meta) {
 func (sv served) lastCall(t *testing.T, s db.Store) db.AuditLog {
 	t.Helper()
 	require.NoError(t, sv.auditor.Close(t.Context()))
-	calls, err := s.AuditLogs().ListByDateRange(t.Context(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour), mcpsdk.ActionToolCall, db.Page{})
+	calls, err := s.AuditLogs().ListByDateRange(t.Context(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour), gateway.MethodToolsCall, db.Page{})
 	require.NoError(t, err)
 	require.Len(t, calls, 1)
 	return calls[0]
@@ -82,11 +83,11 @@ func TestHTTPAuditFields(t *testing.T) {
 	for _, engine := range testdb.Engines {
 		t.Run(engine+"/BehindATrustedProxy", func(t *testing.T) {
 			s := testdb.Open(t, testdb.URL(t, engine))
-			sv := serve(t, s, mcpsdk.Options{ServerID: "srv", TrustForwardedFor: true}, gateway.KeysOptions{})
+			sv := serve(t, s, mcpsdk.Options{ServerID: "srv", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}}, gateway.KeysOptions{})
 			sv.call(t, mcphttp.Headers{"X-Forwarded-For": "203.0.113.9, 10.0.0.1", "X-Request-Id": "req-abc"},
 				mcp.Meta{"traceparent": "00-" + traceHex + "-00f067aa0ba902b7-01"})
 			ev := sv.lastCall(t, s)
-			assert.Equal(t, "203.0.113.9", ev.ClientIP, "the first hop of X-Forwarded-For")
+			assert.Equal(t, "203.0.113.9", ev.ClientIP, "the rightmost X-Forwarded-For entry that is not a trusted proxy")
 			assert.Equal(t, "req-abc", ev.RequestID, "the caller's X-Request-Id")
 			assert.Equal(t, traceHex, ev.TraceID, "the trace id of the traceparent in _meta")
 		})

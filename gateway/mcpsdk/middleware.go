@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -16,64 +18,108 @@ import (
 	"github.com/mcpstore/mcpstore/gateway"
 )
 
-// Audit vocabulary.
-const (
-	ActionToolCall = "tools/call"
-	ActionAuth     = "auth"
-
-	StatusSuccess      = "success"
-	StatusError        = "error"
-	StatusDenied       = "denied"
-	StatusUnauthorized = "unauthorized"
-)
-
-// CodePermissionDenied is the JSON-RPC error code of a tool call the key
-// may not make. The MCP specification leaves authorization errors to the
-// server; -32030 sits in JSON-RPC's range for server-defined errors, apart
-// from the codes go-sdk and MCP use (-32001 to -32005 mean connection
-// states to go-sdk's client, -32002 and -32020 to -32042 are MCP's).
-const CodePermissionDenied = -32030
-
 // Middleware returns the receiving middleware to add with
-// (*mcp.Server).AddReceivingMiddleware. For each request authenticated by
-// TokenVerifier it
-//   - runs tools/call only when one of the key's permissions grants
-//     "tools:call:<tool>" (patterns such as tools:call:search_*), answers a
-//     denied call with a JSON-RPC error (CodePermissionDenied) without
-//     running it, and records every call, allowed or not, in the audit log;
-//   - filters tools/list down to the tools the key may call.
+// (*mcp.Server).AddReceivingMiddleware. It applies gateway.Policy to every
+// request the server receives, whatever its method, deny by default:
+//   - a request the key may not make is answered with a JSON-RPC error
+//     (gateway.CodePermissionDenied) and never runs;
+//   - list results (tools, resources, resource templates, prompts) hold
+//     only what the key may use, paged over that (see filteredList);
+//   - the requests the policy audits are recorded, allowed or refused,
+//     with the method as the action and the tool, resource or prompt as
+//     the resource.
 //
-// With Options.Keys set, a request without a verified key is treated as a
-// key with no permissions. The Gateway's own sessions (SyncTools) pass.
+// With Options.Keys set, a request without a verified key has no
+// permissions. Without Options.Keys nothing is refused. The Gateway's own
+// sessions (SyncTools) pass unchecked.
 func (g *Gateway) Middleware() mcp.Middleware {
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
-		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
+		return func(ctx context.Context, method string, req mcp.Request) (res mcp.Result, err error) {
+			ss, _ := req.GetSession().(*mcp.ServerSession)
+			if ss != nil {
 				if _, trusted := g.trusted.Load(ss); trusted {
 					return next(ctx, method, req)
 				}
 			}
-			switch method {
-			case "tools/call":
-				return g.callTool(ctx, next, method, req)
-			case "tools/list":
-				return g.listTools(ctx, next, method, req)
+			params := paramsOf(req)
+			p := principal(req)
+			grants := g.grants(p)
+			if p != nil && ss != nil {
+				g.track(ss, p)
 			}
-			return next(ctx, method, req)
+			d := g.policy.Decide(grants, method, target(params))
+			if d.CheckServed && !g.served(ctx, next, req, d.ResourceID) {
+				d = d.NotServed()
+			}
+			if !d.Allowed {
+				g.audit(ctx, req, params, d, time.Now(), nil, nil)
+				return nil, &jsonrpc.Error{Code: gateway.CodePermissionDenied, Message: d.Message}
+			}
+			if !d.Audit && d.List == gateway.NotAList {
+				return next(ctx, method, req)
+			}
+			start := time.Now()
+			defer func() {
+				// A panic below (a tool handler's, say) would end the
+				// process without an audit row: the call is an error.
+				if v := recover(); v != nil {
+					g.log.ErrorContext(ctx, "mcpsdk: a request handler panicked", "method", method, "panic", v, "stack", string(debug.Stack()))
+					res, err = nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error"}
+					g.audit(ctx, req, params, d, start, res, err)
+				}
+			}()
+			switch {
+			case d.List != gateway.NotAList && g.opts.Keys != nil:
+				res, err = g.filteredList(ctx, next, method, req, grants, d.List)
+			default:
+				res, err = next(ctx, method, req)
+			}
+			if g.opts.Keys != nil {
+				privateToKey(res)
+			}
+			g.audit(ctx, req, params, d, start, res, err)
+			return res, err
 		}
 	}
 }
 
-// permissions returns the key's permission patterns, and whether the
-// request is subject to them at all.
-func (g *Gateway) permissions(req mcp.Request) (patterns []string, enforced bool) {
-	if g.opts.Keys == nil {
-		return nil, false // no authentication configured: nothing to enforce
+// paramsOf returns the request's params, or nil when it has none: go-sdk
+// gives a method whose params may be left out a typed nil pointer, which
+// must not be called.
+func paramsOf(req mcp.Request) mcp.Params {
+	params := req.GetParams()
+	if params == nil {
+		return nil
 	}
+	if v := reflect.ValueOf(params); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil
+	}
+	return params
+}
+
+// allGrants stands for "no authentication configured": every request
+// runs.
+var allGrants = gateway.NewGrants([]string{"*"})
+
+// grants returns what the request's key may do: everything without Keys,
+// nothing without a verified key.
+func (g *Gateway) grants(p *gateway.Principal) *gateway.Grants {
+	switch {
+	case g.opts.Keys == nil:
+		return allGrants
+	case p == nil:
+		return nil
+	}
+	return p.Grants
+}
+
+// principal returns the verified key of the request, or nil.
+func principal(req mcp.Request) *gateway.Principal {
 	if ti := tokenInfo(req); ti != nil {
-		return ti.Scopes, true
+		p, _ := ti.Extra[ExtraPrincipal].(*gateway.Principal)
+		return p
 	}
-	return nil, true
+	return nil
 }
 
 func tokenInfo(req mcp.Request) *auth.TokenInfo {
@@ -83,87 +129,94 @@ func tokenInfo(req mcp.Request) *auth.TokenInfo {
 	return nil
 }
 
-func (g *Gateway) listTools(ctx context.Context, next mcp.MethodHandler, method string, req mcp.Request) (mcp.Result, error) {
-	res, err := next(ctx, method, req)
-	perms, enforced := g.permissions(req)
-	list, ok := res.(*mcp.ListToolsResult)
-	if err != nil || !enforced || !ok {
-		return res, err
+// track adds a session to those ended when its key stops working, once.
+func (g *Gateway) track(ss *mcp.ServerSession, p *gateway.Principal) {
+	if g.sessions == nil {
+		return
 	}
-	kept := make([]*mcp.Tool, 0, len(list.Tools))
-	for _, t := range list.Tools {
-		if gateway.Allows(perms, gateway.ToolCallPermission(t.Name)) {
-			kept = append(kept, t)
-		}
+	if _, loaded := g.tracked.LoadOrStore(ss, p.KeyID); loaded {
+		return
 	}
-	filtered := *list
-	filtered.Tools = kept
-	return &filtered, nil
+	remove := g.sessions.Add(*p, ss)
+	go func() {
+		_ = ss.Wait()
+		remove()
+		g.tracked.Delete(ss)
+	}()
 }
 
-func (g *Gateway) callTool(ctx context.Context, next mcp.MethodHandler, method string, req mcp.Request) (mcp.Result, error) {
-	start := time.Now()
-	params, _ := req.GetParams().(*mcp.CallToolParamsRaw)
-	name := ""
-	var args json.RawMessage
-	var meta map[string]any
-	if params != nil {
-		name, args, meta = params.Name, params.Arguments, params.Meta
-	}
-	ev := g.callEvent(req, name, args, meta)
-
-	if perms, enforced := g.permissions(req); enforced && !gateway.Allows(perms, gateway.ToolCallPermission(name)) {
-		ev.Status = StatusDenied
-		ev.ErrorMessage = "permission denied: " + gateway.ToolCallPermission(name)
-		g.finish(ctx, &ev, start)
-		return nil, &jsonrpc.Error{Code: CodePermissionDenied, Message: "permission denied: this key may not call tool " + quote(name)}
-	}
-
-	res, err := next(ctx, method, req)
-	ev.Status = StatusSuccess
-	switch r, _ := res.(*mcp.CallToolResult); {
-	case err != nil:
-		ev.Status, ev.ErrorMessage = StatusError, err.Error()
-	case r != nil:
-		if r.IsError {
-			ev.Status, ev.ErrorMessage = StatusError, "the tool reported an error"
+// target reads what a request reaches from its params.
+func target(params mcp.Params) gateway.Target {
+	switch p := params.(type) {
+	case *mcp.CallToolParamsRaw:
+		return gateway.Target{Name: p.Name}
+	case *mcp.GetPromptParams:
+		return gateway.Target{Name: p.Name}
+	case *mcp.ReadResourceParams:
+		return gateway.Target{URI: p.URI}
+	case *mcp.SubscribeParams:
+		return gateway.Target{URI: p.URI}
+	case *mcp.UnsubscribeParams:
+		return gateway.Target{URI: p.URI}
+	case *mcp.SubscriptionsListenParams:
+		if p.Notifications != nil {
+			return gateway.Target{URIs: p.Notifications.ResourceSubscriptions}
 		}
-		ev.ResponseData = responseData(r)
+	case *mcp.CompleteParams:
+		if p.Ref != nil {
+			return gateway.Target{Ref: gateway.CompletionRef{Type: p.Ref.Type, Name: p.Ref.Name, URI: p.Ref.URI}}
+		}
 	}
-	g.finish(ctx, &ev, start)
-	return res, err
+	return gateway.Target{}
 }
 
-// callEvent starts the audit event of a tool call.
-func (g *Gateway) callEvent(req mcp.Request, name string, args json.RawMessage, meta map[string]any) db.AuditLogCreate {
+// audit records a request the policy audits: refused (res and err nil),
+// failed or run.
+func (g *Gateway) audit(ctx context.Context, req mcp.Request, params mcp.Params, d gateway.Decision, start time.Time, res mcp.Result, err error) {
+	if g.opts.Auditor == nil || !d.Audit {
+		return
+	}
 	var h http.Header
+	var meta map[string]any
 	if extra := req.GetExtra(); extra != nil {
 		h = extra.Header
+	}
+	if params != nil {
+		meta = params.GetMeta()
 	}
 	ev := db.AuditLogCreate{
 		RequestID:    requestID(h),
 		TraceID:      traceID(h, meta),
-		Action:       ActionToolCall,
-		ResourceType: "tool",
-		ResourceID:   name,
-		RequestData:  requestData(args),
-	}
-	if g.opts.ServerID != "" && name != "" {
-		ev.ResourceID = gateway.QualifiedName(g.opts.ServerID, name)
+		Action:       d.Action,
+		ResourceType: d.ResourceType,
+		ResourceID:   d.ResourceID,
+		RequestData:  requestData(params),
+		CreatedAt:    start,
 	}
 	if ti := tokenInfo(req); ti != nil {
-		ev.UserID = ti.UserID
+		ev.UserID, _ = ti.Extra[ExtraOwner].(string)
 		ev.APIKeyID, _ = ti.Extra[ExtraKeyID].(string)
 		ev.ClientIP, _ = ti.Extra[ExtraClientIP].(string)
 	}
-	return ev
-}
-
-func (g *Gateway) finish(ctx context.Context, ev *db.AuditLogCreate, start time.Time) {
-	d := float64(time.Since(start).Microseconds()) / 1000
-	ev.DurationMS = &d
-	ev.CreatedAt = start
-	g.record(ctx, *ev)
+	switch r, _ := res.(*mcp.CallToolResult); {
+	case !d.Allowed:
+		ev.Status, ev.ErrorMessage = gateway.StatusDenied, d.AuditError
+	case err != nil:
+		ev.Status, ev.ErrorMessage = gateway.StatusError, err.Error()
+	case r != nil:
+		ev.Status = gateway.StatusSuccess
+		if r.IsError {
+			ev.Status, ev.ErrorMessage = gateway.StatusError, "the tool reported an error"
+		}
+		ev.ResponseData = toolResponseData(r)
+	default:
+		ev.Status = gateway.StatusSuccess
+	}
+	if d.Allowed {
+		ms := float64(time.Since(start).Microseconds()) / 1000
+		ev.DurationMS = &ms
+	}
+	g.record(ctx, ev)
 }
 
 // record hands an event to the Auditor, which never waits for the database.
@@ -176,20 +229,46 @@ func (g *Gateway) record(ctx context.Context, ev db.AuditLogCreate) {
 	}
 }
 
-// requestData wraps the call's arguments in the object the audit log
-// stores; the Auditor redacts secret fields and caps its size.
-func requestData(args json.RawMessage) json.RawMessage {
-	if len(args) == 0 {
-		args = json.RawMessage("null")
+// requestData is what the audit log keeps of a request's params: a tool
+// call's arguments as {"arguments": ...}, other params as the client sent
+// them (without _meta). The Auditor redacts secret fields and caps its size.
+func requestData(params mcp.Params) json.RawMessage {
+	if p, ok := params.(*mcp.CallToolParamsRaw); ok {
+		args := p.Arguments
+		if len(args) == 0 {
+			args = json.RawMessage("null")
+		}
+		b, err := json.Marshal(map[string]json.RawMessage{"arguments": args})
+		if err != nil {
+			return nil
+		}
+		return b
 	}
-	b, err := json.Marshal(map[string]json.RawMessage{"arguments": args})
+	if params == nil {
+		return nil
+	}
+	b, err := json.Marshal(params)
 	if err != nil {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return b
+	}
+	if _, ok := m["_meta"]; !ok {
+		return b
+	}
+	delete(m, "_meta")
+	if len(m) == 0 {
+		return nil
+	}
+	if b, err = json.Marshal(m); err != nil {
 		return nil
 	}
 	return b
 }
 
-func responseData(r *mcp.CallToolResult) json.RawMessage {
+func toolResponseData(r *mcp.CallToolResult) json.RawMessage {
 	b, err := json.Marshal(struct {
 		IsError           bool          `json:"isError"`
 		Content           []mcp.Content `json:"content"`
@@ -217,11 +296,4 @@ func traceID(h http.Header, meta map[string]any) string {
 		}
 	}
 	return ""
-}
-
-func quote(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "..."
-	}
-	return `"` + s + `"`
 }

@@ -65,6 +65,7 @@ func main() {
 		{"repository operations", repoPostgres},
 		{"growth and statistics", growthPostgres},
 		{"sqlite", sqliteRows},
+		{"mcp gateway", mcpGateway},
 	}
 	for _, s := range steps {
 		t := time.Now()

@@ -32,6 +32,7 @@ type goalResult struct {
 	name          string
 	ratio, target float64
 	atMost        bool   // the target is a maximum (ratio ≤ target), not a minimum
+	unit          string // "": ratio and target are ratios; else a unit both are in, such as "µs"
 	why           string // why it may be missed
 	fix           string // what would close it
 }
@@ -51,6 +52,9 @@ func (g goalResult) met() bool {
 // ratioText is the goal's ratio as the report shows it, with as many
 // decimals as it takes for a miss not to read as its target.
 func (g goalResult) ratioText() string {
+	if g.unit != "" {
+		return g.format(g.ratio)
+	}
 	if !g.measured() || g.met() || ratio(g.ratio) != ratio(g.target) {
 		return ratio(g.ratio)
 	}
@@ -67,9 +71,20 @@ func (g goalResult) ratioText() string {
 // "≤ 1.10×" for a maximum.
 func (g goalResult) targetText(atMost string) string {
 	if g.atMost {
-		return atMost + " " + ratio(g.target)
+		return atMost + " " + g.format(g.target)
 	}
-	return ratio(g.target)
+	return g.format(g.target)
+}
+
+// format shows a goal's figure: a ratio, or a value in the goal's unit.
+func (g goalResult) format(v float64) string {
+	if g.unit == "" {
+		return ratio(v)
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f %s", v, g.unit)
 }
 
 // growthPoint is one size of the growth measurement.
@@ -103,6 +118,12 @@ func (r *report) goal(name string, ratio, target float64, why, fix string) {
 // within a bound of another).
 func (r *report) goalAtMost(name string, ratio, target float64, why, fix string) {
 	r.goals = append(r.goals, goalResult{name: name, ratio: ratio, target: target, atMost: true, why: why, fix: fix})
+}
+
+// goalAtMostIn records a goal met when value ≤ target, both in unit (an
+// absolute bound, such as a time added per call).
+func (r *report) goalAtMostIn(name string, value, target float64, unit, why, fix string) {
+	r.goals = append(r.goals, goalResult{name: name, ratio: value, target: target, atMost: true, unit: unit, why: why, fix: fix})
 }
 
 func (r *report) notef(format string, args ...any) {

@@ -16,7 +16,6 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/examples/mcpserver/exampleserver"
 	"github.com/mcpstore/mcpstore/gateway"
-	"github.com/mcpstore/mcpstore/gateway/mcpsdk"
 	"github.com/mcpstore/mcpstore/internal/mcphttp"
 	"github.com/mcpstore/mcpstore/internal/testdb"
 )
@@ -83,7 +82,7 @@ func endToEnd(t *testing.T, store db.Store) {
 	_, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "delete_everything", Arguments: map[string]any{}})
 	var rpcErr *jsonrpc.Error
 	require.True(t, errors.As(err, &rpcErr), "a JSON-RPC error: %v", err)
-	assert.EqualValues(t, mcpsdk.CodePermissionDenied, rpcErr.Code)
+	assert.EqualValues(t, gateway.CodePermissionDenied, rpcErr.Code)
 
 	// Bad, revoked and expired keys: 401 before anything runs.
 	require.NoError(t, srv.Keys.Revoke(ctx, keyID(t, srv, revoked), "test"))
@@ -96,7 +95,7 @@ func endToEnd(t *testing.T, store db.Store) {
 	assert.Equal(t, http.StatusOK, status(t, hs.URL, good))
 
 	require.NoError(t, srv.Close(ctx)) // flushes the audit log
-	calls, err := store.AuditLogs().ListByDateRange(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), mcpsdk.ActionToolCall, db.Page{})
+	calls, err := store.AuditLogs().ListByDateRange(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), gateway.MethodToolsCall, db.Page{})
 	require.NoError(t, err)
 	require.Len(t, calls, 2, "one audit row per tool call")
 	byTool := map[string]db.AuditLog{}
@@ -104,7 +103,7 @@ func endToEnd(t *testing.T, store db.Store) {
 		byTool[c.ResourceID] = c
 	}
 	ok := byTool[gateway.QualifiedName(exampleserver.ServerID, "upper")]
-	assert.Equal(t, mcpsdk.StatusSuccess, ok.Status)
+	assert.Equal(t, gateway.StatusSuccess, ok.Status)
 	assert.Equal(t, "alice", ok.UserID)
 	assert.Equal(t, goodInfo.ID, ok.APIKeyID)
 	assert.Equal(t, "127.0.0.1", ok.ClientIP)
@@ -113,8 +112,8 @@ func endToEnd(t *testing.T, store db.Store) {
 	require.NotNil(t, ok.DurationMS)
 	assert.JSONEq(t, `{"arguments":{"text":"hi"}}`, string(ok.RequestData))
 	denied := byTool[gateway.QualifiedName(exampleserver.ServerID, "delete_everything")]
-	assert.Equal(t, mcpsdk.StatusDenied, denied.Status)
-	refusals, err := store.AuditLogs().ListByDateRange(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), mcpsdk.ActionAuth, db.Page{})
+	assert.Equal(t, gateway.StatusDenied, denied.Status)
+	refusals, err := store.AuditLogs().ListByDateRange(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), gateway.ActionAuth, db.Page{})
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, len(refusals), 4, "refused keys are audited with their reason")
 }
