@@ -235,6 +235,11 @@ func (q KeyQuery) check() (KeyQuery, error) {
 	return q, errOrNil(ch.err)
 }
 
+func (q *KeyQuery) pageSize() int { return q.Limit }
+
+// next moves a checked query past its page, whose last key is last.
+func (q *KeyQuery) next(last APIKey) { q.After, q.Offset = last.Cursor(), 0 }
+
 // cursorTime normalizes the time of a cursor, which the zero time leaves
 // before every row. A time between two microseconds (not one read from the
 // database) is after every row of the one below: it returns the next

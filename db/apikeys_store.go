@@ -48,25 +48,11 @@ func (r *apiKeys) byID(ctx context.Context, op, id string, get func(context.Cont
 }
 
 func (r *apiKeys) List(ctx context.Context, q KeyQuery) ([]APIKey, error) {
-	q, err := q.check()
-	if err == nil {
-		var out []APIKey
-		if out, err = r.r.List(ctx, q); err == nil {
-			return out, nil
-		}
-	}
-	return nil, mapError("APIKeys.List", r.e, err)
+	return list(ctx, r.e, "APIKeys.List", q, r.r.List)
 }
 
 func (r *apiKeys) All(ctx context.Context, q KeyQuery) iter.Seq2[APIKey, error] {
-	q, err := q.check()
-	return pages(ctx, mapError("APIKeys.All", r.e, err), q.Limit, func(ctx context.Context) ([]APIKey, error) {
-		page, err := r.r.List(ctx, q)
-		if n := len(page); n > 0 {
-			q.After, q.Offset = page[n-1].Cursor(), 0
-		}
-		return page, mapError("APIKeys.All", r.e, err)
-	})
+	return all(ctx, r.e, "APIKeys.All", q, r.r.List)
 }
 
 func (r *apiKeys) Update(ctx context.Context, id string, u APIKeyUpdate) (APIKey, error) {

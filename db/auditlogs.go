@@ -322,6 +322,8 @@ func (q *AuditQuery) narrow() {
 	}
 }
 
+func (q *AuditQuery) pageSize() int { return q.Limit }
+
 // next moves a checked query past its page, whose last event is last.
 func (q *AuditQuery) next(last AuditLog) {
 	q.After, q.Offset = last.Cursor(), 0

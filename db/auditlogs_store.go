@@ -56,30 +56,11 @@ func (r *auditLogs) Get(ctx context.Context, id int64) (AuditLog, error) {
 }
 
 func (r *auditLogs) List(ctx context.Context, q AuditQuery) ([]AuditLog, error) {
-	return r.list(ctx, "AuditLogs.List", q)
-}
-
-func (r *auditLogs) list(ctx context.Context, op string, q AuditQuery) ([]AuditLog, error) {
-	q, err := q.check()
-	if err == nil {
-		var out []AuditLog
-		if out, err = r.r.List(ctx, q); err == nil {
-			return out, nil
-		}
-	}
-	return nil, mapError(op, r.e, err)
+	return list(ctx, r.e, "AuditLogs.List", q, r.r.List)
 }
 
 func (r *auditLogs) All(ctx context.Context, q AuditQuery) iter.Seq2[AuditLog, error] {
-	const op = "AuditLogs.All"
-	q, err := q.check()
-	return pages(ctx, mapError(op, r.e, err), q.Limit, func(ctx context.Context) ([]AuditLog, error) {
-		page, err := r.r.List(ctx, q)
-		if n := len(page); n > 0 {
-			q.next(page[n-1])
-		}
-		return page, mapError(op, r.e, err)
-	})
+	return all(ctx, r.e, "AuditLogs.All", q, r.r.List)
 }
 
 func (r *auditLogs) ListByDateRange(ctx context.Context, from, to time.Time, action string, p Page) ([]AuditLog, error) {
@@ -87,7 +68,8 @@ func (r *auditLogs) ListByDateRange(ctx context.Context, from, to time.Time, act
 	if ch.window(from, to); ch.err != nil {
 		return nil, mapError("AuditLogs.ListByDateRange", r.e, ch.err)
 	}
-	return r.list(ctx, "AuditLogs.ListByDateRange", AuditQuery{From: from, To: to, Action: action, Limit: p.Limit, Offset: p.Offset})
+	q := AuditQuery{From: from, To: to, Action: action, Limit: p.Limit, Offset: p.Offset}
+	return list(ctx, r.e, "AuditLogs.ListByDateRange", q, r.r.List)
 }
 
 func (r *auditLogs) Statistics(ctx context.Context, from, to time.Time) (AuditStatistics, error) {

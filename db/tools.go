@@ -181,3 +181,8 @@ func (q ToolQuery) check() (ToolQuery, error) {
 	q.Limit = p.Limit
 	return q, errOrNil(ch.err)
 }
+
+func (q *ToolQuery) pageSize() int { return q.Limit }
+
+// next moves a checked query past its page, whose last tool is last.
+func (q *ToolQuery) next(last Tool) { q.AfterID, q.Offset = last.ID, 0 }

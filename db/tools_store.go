@@ -45,25 +45,11 @@ func (r *tools) GetByName(ctx context.Context, serverID, name string) (Tool, err
 }
 
 func (r *tools) List(ctx context.Context, q ToolQuery) ([]Tool, error) {
-	q, err := q.check()
-	if err == nil {
-		var out []Tool
-		if out, err = r.r.List(ctx, q); err == nil {
-			return out, nil
-		}
-	}
-	return nil, mapError("Tools.List", r.e, err)
+	return list(ctx, r.e, "Tools.List", q, r.r.List)
 }
 
 func (r *tools) All(ctx context.Context, q ToolQuery) iter.Seq2[Tool, error] {
-	q, err := q.check()
-	return pages(ctx, mapError("Tools.All", r.e, err), q.Limit, func(ctx context.Context) ([]Tool, error) {
-		page, err := r.r.List(ctx, q)
-		if n := len(page); n > 0 {
-			q.AfterID, q.Offset = page[n-1].ID, 0
-		}
-		return page, mapError("Tools.All", r.e, err)
-	})
+	return all(ctx, r.e, "Tools.All", q, r.r.List)
 }
 
 func (r *tools) Update(ctx context.Context, id int64, u ToolUpdate) (Tool, error) {

@@ -188,13 +188,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 			}
 		}
 		keyIDs := func(q db.KeyQuery) []string {
-			got, err := collectErr(s.APIKeys().All(ctx, q))
-			require.NoError(t, err)
-			out := []string{}
-			for _, k := range got {
-				out = append(out, k.ID)
-			}
-			return out
+			return idsOf(t, s.APIKeys().All(ctx, q), func(k db.APIKey) string { return k.ID })
 		}
 		for _, limit := range []int{1, 2, 7, 0} {
 			assert.Equal(t, ids, keyIDs(db.KeyQuery{Limit: limit}), "limit %d", limit)

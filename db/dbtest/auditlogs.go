@@ -516,6 +516,19 @@ func collectErr[T any](seq iter.Seq2[T, error]) ([]T, error) {
 	return out, nil
 }
 
+// idsOf gathers the ids of what an All iterator yields, failing t on its
+// error.
+func idsOf[T, ID any](t *testing.T, seq iter.Seq2[T, error], id func(T) ID) []ID {
+	t.Helper()
+	got, err := collectErr(seq)
+	require.NoError(t, err)
+	out := []ID{}
+	for _, v := range got {
+		out = append(out, id(v))
+	}
+	return out
+}
+
 func reqIDs(l []db.AuditLog) []string {
 	out := make([]string, len(l))
 	for i, a := range l {

@@ -125,13 +125,7 @@ func exerciseTools(t *testing.T, e Engine) {
 			}
 		}
 		toolIDs := func(q db.ToolQuery) []int64 {
-			got, err := collectErr(s.Tools().All(ctx, q))
-			require.NoError(t, err)
-			out := []int64{}
-			for _, tool := range got {
-				out = append(out, tool.ID)
-			}
-			return out
+			return idsOf(t, s.Tools().All(ctx, q), func(t db.Tool) int64 { return t.ID })
 		}
 		for _, limit := range []int{1, 3, 7, 0} {
 			assert.Equal(t, ids, toolIDs(db.ToolQuery{Limit: limit}), "limit %d", limit)
