@@ -28,33 +28,24 @@ func list[Q, T any, P listQuery[Q, T]](ctx context.Context, e Engine, op string,
 }
 
 // all is a repository's All: it checks q, then reads page after page,
-// each after the last row of the one before.
+// each after the last row of the one before, until a page comes back
+// shorter than the page size. A refused query is yielded alone, as is the
+// first error of a read, which ends it. Each range over the result starts
+// from q again.
 func all[Q, T any, P listQuery[Q, T]](ctx context.Context, e Engine, op string, q Q, read func(context.Context, Q) ([]T, error)) iter.Seq2[T, error] {
 	q, err := P(&q).check()
-	return pages(ctx, mapError(op, e, err), P(&q).pageSize(), func(ctx context.Context) ([]T, error) {
-		page, err := read(ctx, q)
-		if n := len(page); n > 0 {
-			P(&q).next(page[n-1])
-		}
-		return page, mapError(op, e, err)
-	})
-}
-
-// pages is the iterator of a repository's All: it yields the rows of the
-// pages next reads one after another (next moves its query past the page it
-// returns), until a page comes back shorter than limit. A refused query
-// (err) is yielded alone, as is the first error of next, which ends it.
-func pages[T any](ctx context.Context, err error, limit int, next func(context.Context) ([]T, error)) iter.Seq2[T, error] {
+	err = mapError(op, e, err)
 	return func(yield func(T, error) bool) {
 		var zero T
 		if err != nil {
 			yield(zero, err)
 			return
 		}
+		q := q
 		for {
-			page, err := next(ctx)
+			page, err := read(ctx, q)
 			if err != nil {
-				yield(zero, err)
+				yield(zero, mapError(op, e, err))
 				return
 			}
 			for _, row := range page {
@@ -62,9 +53,10 @@ func pages[T any](ctx context.Context, err error, limit int, next func(context.C
 					return
 				}
 			}
-			if len(page) < limit {
+			if len(page) < P(&q).pageSize() {
 				return
 			}
+			P(&q).next(page[len(page)-1])
 		}
 	}
 }

@@ -196,7 +196,13 @@ func exerciseFaults(t *testing.T, e Engine) {
 				require.Equal(t, got[len(got)-1-i].ID, ev.ID, "limit %d: newest first, event %d", limit, i)
 			}
 		}
-		// Stopping early stops reading.
+		// Ranging again starts again; stopping early stops reading.
+		seq := s.AuditLogs().All(ctx, db.AuditQuery{From: baseTime, To: baseTime.Add(time.Minute), Limit: 100})
+		for range 2 {
+			got, err := collectErr(seq)
+			require.NoError(t, err)
+			assert.Len(t, got, len(batch))
+		}
 		n := 0
 		for _, err := range s.AuditLogs().All(ctx, db.AuditQuery{Limit: 10}) {
 			require.NoError(t, err)
