@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/big"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -48,6 +49,40 @@ func TestCanonicalJSONRefuses(t *testing.T) {
 		_, err := db.CanonicalJSON([]byte(in))
 		assert.Error(t, err, "%q", in)
 	}
+}
+
+// TestAuditFieldsCoverTheStruct holds TextField and JSONField to
+// AuditLogCreate: every string field is a text field and every
+// json.RawMessage a JSON field, each once, so that whoever repairs an event
+// field by field (the Auditor) misses none.
+func TestAuditFieldsCoverTheStruct(t *testing.T) {
+	var ev db.AuditLogCreate
+	seen := map[uintptr]string{}
+	base := reflect.ValueOf(&ev).Pointer()
+	for i := range db.NumAuditText {
+		f, p := ev.TextField(i)
+		off := reflect.ValueOf(p).Pointer() - base
+		require.NotContains(t, seen, off, f.Name)
+		seen[off] = f.Name
+		assert.Positive(t, f.Max, f.Name)
+	}
+	for i := range db.NumAuditJSON {
+		name, p := ev.JSONField(i)
+		off := reflect.ValueOf(p).Pointer() - base
+		require.NotContains(t, seen, off, name)
+		seen[off] = name
+	}
+	typ := reflect.TypeOf(ev)
+	raw := reflect.TypeOf(json.RawMessage(nil))
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if !f.IsExported() || f.Type.Kind() != reflect.String && f.Type != raw {
+			continue
+		}
+		assert.Contains(t, seen, f.Offset, "%s is neither a text nor a JSON field", f.Name)
+		delete(seen, f.Offset)
+	}
+	assert.Empty(t, seen, "fields listed that the struct does not have")
 }
 
 func TestPageChecked(t *testing.T) {

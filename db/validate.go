@@ -211,30 +211,94 @@ func (c AuditLogCreate) Checked() (AuditLogCreate, error) {
 	if c.EventID == (uuid.UUID{}) {
 		c.EventID = uuid.Must(uuid.NewV7())
 	}
-	ch.text("request_id", c.RequestID, 1, MaxShortLen)
-	ch.text("trace_id", c.TraceID, 0, MaxShortLen)
-	ch.text("user_id", c.UserID, 0, MaxShortLen)
-	ch.text("api_key_id", c.APIKeyID, 0, MaxShortLen)
-	ch.text("client_ip", c.ClientIP, 0, MaxShortLen)
-	ch.text("action", c.Action, 1, MaxShortLen)
-	ch.text("resource_type", c.ResourceType, 1, MaxShortLen)
-	ch.text("resource_id", c.ResourceID, 0, MaxShortLen)
-	if !c.canon[0].holds(c.RequestData) {
-		c.RequestData = ch.object("request_data", c.RequestData, false)
+	for i := range NumAuditText {
+		f, p := c.TextField(i)
+		ch.text(f.Name, *p, boolInt(f.Required), f.Max)
 	}
-	if !c.canon[1].holds(c.ResponseData) {
-		c.ResponseData = ch.object("response_data", c.ResponseData, false)
+	for i := range NumAuditJSON {
+		field, p := c.JSONField(i)
+		if !c.canon[i].holds(*p) {
+			*p = ch.object(field, *p, false)
+		}
 	}
-	ch.text("status", c.Status, 1, MaxShortLen)
-	ch.text("error_message", c.ErrorMessage, 0, MaxDescriptionLen)
 	ch.duration("duration_ms", c.DurationMS)
 	c.CreatedAt = normTime(c.CreatedAt)
 	if ch.err != nil {
-		c.canon = [2]jsonMark{}
+		c.canon = [NumAuditJSON]jsonMark{}
 		return c, ch.err
 	}
-	c.canon = [2]jsonMark{markOf(c.RequestData), markOf(c.ResponseData)}
+	for i := range NumAuditJSON {
+		_, p := c.JSONField(i)
+		c.canon[i] = markOf(*p)
+	}
 	return c, nil
+}
+
+// TextField describes a text field of AuditLogCreate.
+type TextField struct {
+	Name     string // its column
+	Max      int    // its limit in characters
+	Required bool   // whether it must not be empty
+}
+
+// The fields of AuditLogCreate that Checked validates, by index: text
+// fields 0 to NumAuditText-1 (TextField), JSON fields 0 to NumAuditJSON-1
+// (JSONField). A caller that repairs an event field by field, as the
+// Auditor does, walks these and so covers every field an event has, one
+// added later included (TestAuditFieldsCoverTheStruct holds the lists to
+// the struct).
+const (
+	NumAuditText = 11
+	NumAuditJSON = 2
+)
+
+// TextField returns text field i of c (0 <= i < NumAuditText): what it is,
+// and where.
+func (c *AuditLogCreate) TextField(i int) (TextField, *string) {
+	switch i {
+	case 0:
+		return TextField{"request_id", MaxShortLen, true}, &c.RequestID
+	case 1:
+		return TextField{"client_request_id", MaxShortLen, false}, &c.ClientRequestID
+	case 2:
+		return TextField{"trace_id", MaxShortLen, false}, &c.TraceID
+	case 3:
+		return TextField{"user_id", MaxShortLen, false}, &c.UserID
+	case 4:
+		return TextField{"api_key_id", MaxShortLen, false}, &c.APIKeyID
+	case 5:
+		return TextField{"client_ip", MaxShortLen, false}, &c.ClientIP
+	case 6:
+		return TextField{"action", MaxShortLen, true}, &c.Action
+	case 7:
+		return TextField{"resource_type", MaxShortLen, true}, &c.ResourceType
+	case 8:
+		return TextField{"resource_id", MaxShortLen, false}, &c.ResourceID
+	case 9:
+		return TextField{"status", MaxShortLen, true}, &c.Status
+	case 10:
+		return TextField{"error_message", MaxDescriptionLen, false}, &c.ErrorMessage
+	}
+	panic(fmt.Sprintf("db: no audit text field %d", i))
+}
+
+// JSONField returns JSON field i of c (0 <= i < NumAuditJSON): its column
+// and where it is. Each holds a JSON object under the JSON rule, or nil.
+func (c *AuditLogCreate) JSONField(i int) (string, *json.RawMessage) {
+	switch i {
+	case 0:
+		return "request_data", &c.RequestData
+	case 1:
+		return "response_data", &c.ResponseData
+	}
+	panic(fmt.Sprintf("db: no audit JSON field %d", i))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Checked returns c validated and normalized for storing.

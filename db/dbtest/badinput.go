@@ -92,6 +92,12 @@ func exerciseBadInput(t *testing.T, e Engine) {
 		{"EventDurationNaN", "duration_ms", event(func(ev *db.AuditLogCreate) { ev.DurationMS = ms(math.NaN()) })},
 		{"EventDurationNegative", "duration_ms", event(func(ev *db.AuditLogCreate) { ev.DurationMS = ms(-1) })},
 		{"EventLongStatus", "status", event(func(ev *db.AuditLogCreate) { ev.Status = long })},
+		{"EventBadUTF8ClientRequestID", "client_request_id", event(func(ev *db.AuditLogCreate) { ev.ClientRequestID = "\xff" })},
+		{"EventLongClientRequestID", "client_request_id", event(func(ev *db.AuditLogCreate) { ev.ClientRequestID = long })},
+		{"LookupEmptyClientRequestID", "client_request_id", func(ctx context.Context, s db.Store) error {
+			_, err := s.AuditLogs().ListByClientRequestID(ctx, "")
+			return err
+		}},
 		{"NegativeLimit", "limit", func(ctx context.Context, s db.Store) error {
 			_, err := s.APIKeys().List(ctx, db.Page{Limit: -1})
 			return err

@@ -60,7 +60,7 @@ func ingestAuditor(ctx context.Context, s db.Store, evs []db.AuditLogCreate) (fl
 }
 
 // csvColumns are the columns InsertBatch copies, in its order.
-const csvColumns = "event_id,request_id,trace_id,user_id,api_key_id,client_ip,action,resource_type,resource_id," +
+const csvColumns = "event_id,request_id,client_request_id,trace_id,user_id,api_key_id,client_ip,action,resource_type,resource_id," +
 	"request_data,response_data,status,error_message,duration_ms,created_at"
 
 // writeCSV writes evs as psql's \copy reads them, exactly as the Auditor
@@ -79,7 +79,7 @@ func writeCSV(dir string, evs []db.AuditLogCreate) (string, error) {
 			return "", err
 		}
 		w.Write([]string{
-			e.EventID.String(), e.RequestID, e.TraceID, e.UserID, e.APIKeyID, e.ClientIP, e.Action, e.ResourceType, e.ResourceID,
+			e.EventID.String(), e.RequestID, e.ClientRequestID, e.TraceID, e.UserID, e.APIKeyID, e.ClientIP, e.Action, e.ResourceType, e.ResourceID,
 			string(e.RequestData), string(e.ResponseData), e.Status, e.ErrorMessage,
 			strconv.FormatFloat(*e.DurationMS, 'f', -1, 64), e.CreatedAt.Format(time.RFC3339Nano),
 		})
