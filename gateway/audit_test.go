@@ -371,34 +371,6 @@ func TestAuditorRedactsAndTruncates(t *testing.T) {
 	})
 }
 
-// Invalid events are counted and left out; the rest of their batch is
-// stored.
-func TestAuditorInvalidEventsDoNotPoisonTheBatch(t *testing.T) {
-	eachEngine(t, func(t *testing.T, s db.Store) {
-		a := gateway.NewAuditor(s, gateway.AuditorOptions{BatchSize: 100})
-		bad := []db.AuditLogCreate{auditEvent(-1), auditEvent(-2), auditEvent(-3), auditEvent(-4)}
-		bad[0].RequestID = ""
-		bad[1].RequestData = json.RawMessage(`[1,2]`)
-		bad[2].ResponseData = json.RawMessage(`{"password":`)
-		bad[3].Status = strings.Repeat("x", db.MaxShortLen+1)
-		for i := range 10 {
-			require.NoError(t, a.Record(t.Context(), auditEvent(i)))
-			if i < len(bad) {
-				require.NoError(t, a.Record(t.Context(), bad[i]))
-			}
-		}
-		closeAuditor(t, a)
-		rows, _ := stored(t, s)
-		assert.EqualValues(t, 10, rows)
-		assert.EqualValues(t, 0, queryInt(t, s, "SELECT count(*) FROM audit_logs WHERE request_id LIKE 'req--%'"))
-		st := a.Stats()
-		assert.EqualValues(t, 14, st.Recorded)
-		assert.EqualValues(t, 10, st.Stored)
-		assert.EqualValues(t, 4, st.Invalid)
-		assert.Zero(t, st.Failed)
-	})
-}
-
 // Close gives up when its context ends while the database takes nothing,
 // counts what it abandons, and the Auditor refuses events after.
 func TestAuditorCloseGivesUp(t *testing.T) {
