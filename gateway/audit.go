@@ -37,7 +37,7 @@ const (
 	DefaultAuditAggregate       = time.Second
 	DefaultAuditSpoolSync       = 50 * time.Millisecond
 	DefaultAuditSpoolMaxBytes   = 1 << 30
-	DefaultAuditSpoolSegment    = 16 << 20
+	DefaultAuditSpoolSegment    = 4 << 20
 )
 
 // AuditorOptions tunes an Auditor. Zero fields take the defaults.
@@ -107,17 +107,21 @@ type AuditorOptions struct {
 	SpoolDir string
 	// SpoolStrict makes Record return only once its event is written and
 	// fsynced (Records waiting together share one fsync). Otherwise the
-	// spool is written and fsynced every SpoolSyncInterval.
+	// spool is written every fifth of SpoolSyncInterval and fsynced every
+	// SpoolSyncInterval: a process killed loses the events of the last
+	// write period at most, a machine that stops those of the last
+	// interval.
 	SpoolStrict bool
-	// SpoolSyncInterval is how often the spool is written and fsynced
-	// when not strict. Default 50ms.
+	// SpoolSyncInterval is how often the spool is fsynced when not
+	// strict. Default 50ms.
 	SpoolSyncInterval time.Duration
 	// SpoolMaxBytes bounds the spool's files: Record waits (or drops, with
 	// DropWhenFull) beyond it. Default 1 GiB.
 	SpoolMaxBytes int64
 	// SpoolSegmentBytes is the size at which the spool starts a new
-	// segment file; a segment is deleted once all its events are stored.
-	// Default 16 MiB.
+	// segment file; a segment is deleted once all its events are stored,
+	// and the one being written when a process dies is read again whole
+	// by the next (its stored events skipped by event id). Default 4 MiB.
 	SpoolSegmentBytes int64
 	// Logger receives refused events, retries and failures; never an
 	// event's data. Nil discards.

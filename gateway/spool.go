@@ -54,6 +54,7 @@ type spool struct {
 	// The flusher's own.
 	active *segment
 	file   *os.File
+	dirty  bool // written since the last fsync
 
 	kick     chan struct{} // wakes the flusher
 	readable chan struct{} // tells the reader that a segment grew or was sealed
@@ -240,16 +241,20 @@ func (s *spool) underPressure() bool {
 	return s.pending >= s.maxBytes/2
 }
 
-// run is the flusher: it writes and fsyncs the buffer every interval, or
-// as soon as it is woken in strict mode, until close.
+// run is the flusher. In strict mode it writes and fsyncs the buffer as
+// soon as it is woken. Otherwise it writes the buffer to the segment every
+// fifth of SpoolSyncInterval (a process killed loses only what it had not
+// written: the kernel keeps the rest) and fsyncs every interval (a machine
+// that stops loses at most that).
 func (s *spool) run() {
 	defer close(s.stopped)
 	var tick <-chan time.Time
 	if !s.strict {
-		t := time.NewTicker(s.interval)
+		t := time.NewTicker(max(s.interval/5, time.Millisecond))
 		defer t.Stop()
 		tick = t.C
 	}
+	lastSync := time.Now()
 	for {
 		select {
 		case <-tick:
@@ -258,9 +263,13 @@ func (s *spool) run() {
 		s.mu.Lock()
 		closing := s.closing
 		s.mu.Unlock()
-		s.flush(closing)
+		sync := s.strict || closing || time.Since(lastSync) >= s.interval
+		s.flush(closing, sync)
+		if sync {
+			lastSync = time.Now()
+		}
 		if closing {
-			s.flush(true) // what came while the last write ran
+			s.flush(true, true) // what came while the last write ran
 			if s.active != nil {
 				s.active.sealed.Store(true)
 				s.file.Close()
@@ -271,9 +280,10 @@ func (s *spool) run() {
 	}
 }
 
-// flush writes and fsyncs what is buffered, trying again after a failure
-// until it succeeds or, when closing, giving up (counted as lost).
-func (s *spool) flush(closing bool) {
+// flush writes what is buffered, and fsyncs with sync, trying again after
+// a failure until it succeeds or, when closing, giving up (counted as
+// lost).
+func (s *spool) flush(closing, sync bool) {
 	s.mu.Lock()
 	buf, n, g := s.buf, s.bufN, s.group
 	s.buf, s.bufN, s.spare, s.group = s.spare[:0], 0, nil, newSyncGroup()
@@ -281,7 +291,7 @@ func (s *spool) flush(closing bool) {
 	var err error
 	delay := 10 * time.Millisecond
 	for len(buf) > 0 {
-		if err = s.write(buf); err == nil {
+		if err = s.write(buf, sync); err == nil {
 			break
 		}
 		if closing {
@@ -296,6 +306,13 @@ func (s *spool) flush(closing bool) {
 		closing = s.closing
 		s.mu.Unlock()
 	}
+	if len(buf) == 0 && sync && s.dirty {
+		if err := s.file.Sync(); err != nil {
+			s.log.Error("audit spool: fsync failed", "err", err)
+		} else {
+			s.dirty = false
+		}
+	}
 	g.err = err
 	close(g.done)
 	s.signalReadable()
@@ -307,10 +324,10 @@ func (s *spool) flush(closing bool) {
 }
 
 // write appends buf, whole records, to the active segment, starting a new
-// segment when the active one is full, and fsyncs it. On failure the
-// segment is cut back to where it was, so that a retry leaves no torn
-// record in the middle.
-func (s *spool) write(buf []byte) error {
+// segment when the active one is full, and fsyncs it with sync (and
+// whatever was written before). A write that fails is cut back off the
+// segment, so that a retry leaves no torn record in the middle.
+func (s *spool) write(buf []byte, sync bool) error {
 	if s.active == nil || s.active.written.Load() >= s.segBytes {
 		if err := s.rotate(); err != nil {
 			return err
@@ -322,10 +339,13 @@ func (s *spool) write(buf []byte) error {
 		s.file.Truncate(at)
 		return err
 	}
-	if err := s.file.Sync(); err != nil {
-		s.file.Truncate(at)
-		return err
+	if sync {
+		if err := s.file.Sync(); err != nil {
+			s.file.Truncate(at)
+			return err
+		}
 	}
+	s.dirty = !sync
 	s.mu.Lock()
 	seg.size += int64(len(buf))
 	s.mu.Unlock()
@@ -362,6 +382,10 @@ func (s *spool) rotate() error {
 	s.pending += spoolHeaderLen
 	s.mu.Unlock()
 	if s.active != nil {
+		if s.dirty {
+			s.file.Sync() // best effort: its records are written, and read from the page cache
+			s.dirty = false
+		}
 		s.active.sealed.Store(true)
 		s.file.Close()
 	}
