@@ -253,7 +253,9 @@ type Auditor struct {
 	// holds it shared while it queues, Close exclusively to close.
 	mu     sync.RWMutex
 	closed bool
-	events chan queued // without a spool
+	events chan queued   // without a spool
+	kick   chan struct{} // wakes the collector
+	kickAt int           // queued events that make Record wake it
 
 	batches chan batch // from the collector to the writers
 	// free holds stored batches' slices, emptied, for the collector to
@@ -323,6 +325,8 @@ func OpenAuditor(store db.Store, opts AuditorOptions) (*Auditor, error) {
 		a.spool = s
 	} else {
 		a.events = make(chan queued, opts.BufferSize)
+		a.kick = make(chan struct{}, 1)
+		a.kickAt = max(1, min(opts.BatchSize, opts.BufferSize/2))
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	if a.spool != nil {
@@ -422,25 +426,27 @@ func (a *Auditor) underPressure() bool {
 // MaxPendingBytes bytes.
 func (a *Auditor) enqueue(ctx context.Context, ev db.AuditLogCreate) error {
 	q := queued{ev: ev, bytes: eventBytes(&ev)}
-	if a.opts.DropWhenFull {
-		if !a.mem.tryAcquire(q.bytes) {
+	if !a.mem.tryAcquire(q.bytes) {
+		a.wakeCollector() // what is queued goes to the writers, which free the room
+		if a.opts.DropWhenFull {
 			return ErrAuditBufferFull
 		}
-		select {
-		case a.events <- q:
-			return nil
-		default:
-			a.mem.release(q.bytes)
-			return ErrAuditBufferFull
+		if err := a.mem.acquire(ctx, q.bytes); err != nil {
+			return fmt.Errorf("gateway: audit event dropped while waiting for room: %w", err)
 		}
-	}
-	if err := a.mem.acquire(ctx, q.bytes); err != nil {
-		return fmt.Errorf("gateway: audit event dropped while waiting for room: %w", err)
 	}
 	select {
 	case a.events <- q:
+		if len(a.events) >= a.kickAt {
+			a.wakeCollector()
+		}
 		return nil
 	default:
+	}
+	a.wakeCollector()
+	if a.opts.DropWhenFull {
+		a.mem.release(q.bytes)
+		return ErrAuditBufferFull
 	}
 	select {
 	case a.events <- q:
@@ -516,6 +522,7 @@ func (a *Auditor) Close(ctx context.Context) error {
 				a.spool.close()
 			} else {
 				close(a.events)
+				a.wakeCollector()
 			}
 		}()
 	})
@@ -590,9 +597,21 @@ func (a *Auditor) collect() {
 			send()
 		}
 	}
+	// The collector takes what is queued when woken, every FlushInterval
+	// or when a batch's worth waits, rather than one event at a time:
+	// Record's send then finds no receiver to wake, which on an idle
+	// machine would cost it a system call.
 	for {
+		var now time.Time
 		select {
-		case q, ok := <-a.events:
+		case <-a.kick:
+		case now = <-tick.C:
+		}
+		for {
+			q, ok, more := a.next()
+			if !more {
+				break
+			}
 			if !ok {
 				for _, r := range a.flushAggregates(time.Time{}, true) {
 					add(r)
@@ -601,12 +620,32 @@ func (a *Auditor) collect() {
 				return
 			}
 			add(q)
-		case now := <-tick.C:
+		}
+		if !now.IsZero() {
 			for _, r := range a.flushAggregates(now, false) {
 				add(r)
 			}
 			send()
 		}
+	}
+}
+
+// next takes a queued event without waiting: more is false when none is
+// queued, ok false when the queue is closed.
+func (a *Auditor) next() (q queued, ok, more bool) {
+	select {
+	case q, ok = <-a.events:
+		return q, ok, true
+	default:
+		return q, false, false
+	}
+}
+
+// wakeCollector tells the collector to take what is queued now.
+func (a *Auditor) wakeCollector() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -703,6 +742,7 @@ func (a *Auditor) write() {
 // gives up on stay in it.
 func (a *Auditor) storeBatch(batch []db.AuditLogCreate, segs []*segment) {
 	delay := a.opts.RetryMinDelay
+	repairedOnce := false
 	for {
 		if err := a.ctx.Err(); err != nil {
 			a.fail(batch, segs, err)
@@ -742,6 +782,11 @@ func (a *Auditor) storeBatch(batch []db.AuditLogCreate, segs []*segment) {
 				a.storeBatch(batch[half:], segs[half:])
 			}
 			return
+		case !repairedOnce && repairRefused(&batch[0], err):
+			// An event the store refuses alone, although Record repaired it:
+			// its field is replaced, and it is stored with the rest.
+			a.opts.Logger.Error("audit event refused after repair; its field replaced", "field", fieldOf(err), "err", err)
+			repairedOnce = true
 		default:
 			a.fail(batch, segs, err)
 			if a.ctx.Err() == nil {
@@ -750,6 +795,14 @@ func (a *Auditor) storeBatch(batch []db.AuditLogCreate, segs []*segment) {
 			return
 		}
 	}
+}
+
+func fieldOf(err error) string {
+	var e *db.Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
 }
 
 // ack tells the spool that the events read from segs are done with.

@@ -49,10 +49,22 @@ func TestRepairText(t *testing.T) {
 	}
 }
 
+// repairData repairs an event whose request data is doc, as Record does,
+// and returns the request data the store writes.
+func repairData(t *testing.T, a *Auditor, doc string) (json.RawMessage, bool) {
+	t.Helper()
+	ev := db.AuditLogCreate{RequestID: "r", Action: "a", ResourceType: "t", Status: "s", RequestData: json.RawMessage(doc)}
+	repaired, err := a.repair(&ev)
+	require.NoError(t, err)
+	stored, err := ev.Checked()
+	require.NoError(t, err, "the store takes it")
+	return stored.RequestData, repaired
+}
+
 // TestRepairDoc: what cannot be stored becomes a marker that says why and
 // how large it was; what can is stored repaired, redacted and capped.
 func TestRepairDoc(t *testing.T) {
-	r := NewRedactor(nil, 0)
+	a := repairer(db.MaxJSONBytes)
 	deep := strings.Repeat(`{"a":`, 1001) + "1" + strings.Repeat("}", 1001)
 	for _, c := range []struct {
 		name, in, want string
@@ -70,18 +82,17 @@ func TestRepairDoc(t *testing.T) {
 		{"too deep", deep, `{"_size":6007,"_invalid":"nested deeper than 128"}`, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, repaired := r.repairDoc(json.RawMessage(c.in), 1<<20)
+			got, repaired := repairData(t, a, c.in)
 			assert.Equal(t, c.want, string(got))
 			assert.Equal(t, c.repaired, repaired)
-			_, err := db.CheckObject(got)
-			assert.NoError(t, err, "storable")
 		})
 	}
 
 	// Larger than the cap: the truncation marker, its preview redacted,
 	// whether the document came in small or large.
+	small := repairer(1024)
 	big := `{"token":"t","text":"` + strings.Repeat("lorem ", 50_000) + `"}`
-	got, _ := r.repairDoc(json.RawMessage(big), 1024)
+	got, _ := repairData(t, small, big)
 	assert.LessOrEqual(t, len(got), 1024)
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(got, &m))
@@ -89,7 +100,7 @@ func TestRepairDoc(t *testing.T) {
 	assert.EqualValues(t, len(`{"text":"`+strings.Repeat("lorem ", 50_000)+`","token":"[REDACTED]"}`), m["_size"], "the size of the redacted document as stored")
 	assert.NotContains(t, string(got), `"t"`)
 	expands := `{"n":[` + strings.Repeat("1e400,", 100) + `0]}`
-	got, _ = r.repairDoc(json.RawMessage(expands), 1024)
+	got, _ = repairData(t, small, expands)
 	assert.LessOrEqual(t, len(got), 1024, "a document that grows past the cap when stored is capped too")
 	assert.Contains(t, string(got), `"_truncated":true`)
 }
@@ -258,4 +269,20 @@ func FuzzSpoolRecord(f *testing.F) {
 			t.Fatalf("an event decoded does not decode again: %v", err)
 		}
 	})
+}
+
+func TestNewEventID(t *testing.T) {
+	seen := map[uuid.UUID]bool{}
+	prev := newEventID()
+	for range 10_000 {
+		id := newEventID()
+		require.False(t, seen[id], "unique")
+		seen[id] = true
+		assert.Equal(t, uuid.Version(7), id.Version())
+		assert.Equal(t, uuid.RFC4122, id.Variant())
+		assert.LessOrEqual(t, prev.Time(), id.Time(), "in time order, to the millisecond")
+		prev = id
+	}
+	sec, _ := prev.Time().UnixTime()
+	assert.InDelta(t, time.Now().Unix(), sec, 2)
 }

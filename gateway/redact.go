@@ -64,8 +64,13 @@ type Redactor struct {
 	maxBytes int
 	// needles are what mayHoldSecret looks for in a normalized document:
 	// the keys that contain no other key ("token" finds "accesstoken"
-	// too), and the words that start a credential in a value.
-	needles [][]byte
+	// too), and the words that start a credential in a value. byBigram
+	// finds them in one pass: for the two bytes a needle starts with, the
+	// index+1 in starts of the needles that do (0: none).
+	needles  [][]byte
+	byBigram *[1 << 16]uint8
+	starts   [][][]byte
+	short    bool // a needle of one byte: byBigram cannot find it
 }
 
 // NewRedactor returns a Redactor hiding fields whose names end in the given
@@ -98,6 +103,19 @@ func NewRedactor(keys []string, maxBytes int) *Redactor {
 		if !covered {
 			r.needles = append(r.needles, []byte(k))
 		}
+	}
+	r.byBigram = new([1 << 16]uint8)
+	for _, nd := range r.needles {
+		if len(nd) < 2 || len(r.starts) >= 255 {
+			r.short = true
+			continue
+		}
+		k := uint16(nd[0])<<8 | uint16(nd[1])
+		if r.byBigram[k] == 0 {
+			r.starts = append(r.starts, nil)
+			r.byBigram[k] = uint8(len(r.starts))
+		}
+		r.starts[r.byBigram[k]-1] = append(r.starts[r.byBigram[k]-1], nd)
 	}
 	return r
 }
@@ -209,40 +227,69 @@ func (r *Redactor) mayHoldSecret(raw []byte) bool {
 	if len(r.keys) == 0 {
 		return false
 	}
+	if bytes.Contains(raw, []byte(KeyPrefix)) ||
+		bytes.Contains(raw, []byte("://")) && bytes.IndexByte(raw, '@') >= 0 {
+		return true // an mcpstore key, or a URL with user information
+	}
 	var small [512]byte // most documents fit: no allocation
 	buf := small[:0]
-	var last3 [3]byte // the three bytes before c, as written
-	url, at := false, false
+	// Where a needle may start, found as the normalized text is written:
+	// checked once it is whole.
+	var at [32]int32
+	cands := at[:0]
+	var prev byte
 	for _, c := range raw {
-		switch {
-		case c == '\\' || c >= utf8.RuneSelf:
+		switch n := normalized[c]; n {
+		case 0: // a separator
+		case 0xff: // an escape, or a byte of a non-ASCII character
 			return true
-		case c == '_' && last3 == [3]byte{'m', 'c', 'p'}:
-			return true // an mcpstore key's prefix
-		case c == '/' && last3[1] == ':' && last3[2] == '/':
-			url = true
-		case c == '@':
-			at = true
-		}
-		last3 = [3]byte{last3[1], last3[2], c}
-		switch {
-		case isSeparator(rune(c)):
-		case 'A' <= c && c <= 'Z':
-			buf = append(buf, c+'a'-'A')
 		default:
-			buf = append(buf, c)
+			if r.byBigram[uint16(prev)<<8|uint16(n)] != 0 && len(buf) > 0 {
+				if len(cands) == cap(cands) {
+					return true // a document full of near misses: decode it
+				}
+				cands = append(cands, int32(len(buf)-1))
+			}
+			buf = append(buf, n)
+			prev = n
 		}
 	}
-	if url && at {
-		return true
+	if r.short {
+		for _, k := range r.needles {
+			if bytes.Contains(buf, k) {
+				return true
+			}
+		}
+		return false
 	}
-	for _, k := range r.needles {
-		if bytes.Contains(buf, k) {
-			return true
+	for _, i := range cands {
+		for _, nd := range r.starts[r.byBigram[uint16(buf[i])<<8|uint16(buf[i+1])]-1] {
+			if bytes.HasPrefix(buf[i:], nd) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// normalized maps each byte of a document to what mayHoldSecret keeps of
+// it: ASCII lowercased, 0 for the separators a name may hold, 0xff for a
+// backslash and for the bytes of non-ASCII characters.
+var normalized = func() (t [256]byte) {
+	for c := range 256 {
+		switch {
+		case c == '\\' || c >= utf8.RuneSelf:
+			t[c] = 0xff
+		case isSeparator(rune(c)):
+			t[c] = 0
+		case 'A' <= c && c <= 'Z':
+			t[c] = byte(c) + 'a' - 'A'
+		default:
+			t[c] = byte(c)
+		}
+	}
+	return t
+}()
 
 // secret reports whether a field of this name holds a secret.
 func (r *Redactor) secret(name string) bool {
