@@ -254,11 +254,12 @@ type member struct {
 	from, to int
 }
 
-func (w *canonWriter) ws() {
-	for w.i < len(w.b) {
-		switch w.b[w.i] {
+// ws skips white space.
+func (s *canonScan) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
-			w.i++
+			s.i++
 		default:
 			return
 		}

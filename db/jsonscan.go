@@ -18,7 +18,7 @@ func ScanObject(raw []byte) (bound int, err error) {
 	if !utf8.Valid(raw) {
 		return 0, errNotUTF8
 	}
-	s := jsonScan{b: raw}
+	s := jsonScan{canonScan: canonScan{b: raw}}
 	s.ws()
 	err = errNotObject
 	if s.i < len(s.b) && s.b[s.i] == '{' {
@@ -46,23 +46,11 @@ var (
 	errNotObject = errors.New("must be a JSON object")
 )
 
-// jsonScan is ScanObject's state: the document, the position, and the
-// bound so far.
+// jsonScan is ScanObject's state: the document and the position (those
+// of a canonScan, whose pieces it shares), and the bound so far.
 type jsonScan struct {
-	b    []byte
-	i    int
+	canonScan
 	size int
-}
-
-func (s *jsonScan) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
 }
 
 func (s *jsonScan) value(depth int) error {
@@ -90,10 +78,9 @@ func (s *jsonScan) value(depth int) error {
 }
 
 func (s *jsonScan) lit(word string) error {
-	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
+	if !s.canonScan.lit(word) {
 		return errNotJSON
 	}
-	s.i += len(word)
 	s.size += len(word)
 	return nil
 }
@@ -224,9 +211,7 @@ func (s *jsonScan) number() error {
 	case s.b[s.i] == '0':
 		s.i++
 	case '1' <= s.b[s.i] && s.b[s.i] <= '9':
-		for s.i < len(s.b) && isDigit(s.b[s.i]) {
-			s.i++
-		}
+		s.digits()
 	default:
 		return errNotJSON
 	}
@@ -235,13 +220,10 @@ func (s *jsonScan) number() error {
 	if s.i < len(s.b) && s.b[s.i] == '.' {
 		s.i++
 		fracStart = s.i
-		for s.i < len(s.b) && isDigit(s.b[s.i]) {
-			s.i++
-		}
-		fracEnd = s.i
-		if fracEnd == fracStart {
+		if s.digits() == 0 {
 			return errNotJSON
 		}
+		fracEnd = s.i
 	}
 	exp, hasExp := 0, false
 	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {

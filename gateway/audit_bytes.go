@@ -36,14 +36,11 @@ type byteGate struct {
 	max  int64
 	used atomic.Int64
 
-	mu      sync.Mutex
-	waiters int
-	room    chan struct{} // closed when bytes are released while someone waits
+	mu   sync.Mutex
+	room roomSignal
 }
 
-func newByteGate(max int64) *byteGate {
-	return &byteGate{max: max, room: make(chan struct{})}
-}
+func newByteGate(max int64) *byteGate { return &byteGate{max: max} }
 
 // tryAcquire takes n bytes if they fit.
 func (g *byteGate) tryAcquire(n int64) bool {
@@ -62,24 +59,15 @@ func (g *byteGate) tryAcquire(n int64) bool {
 func (g *byteGate) acquire(ctx context.Context, n int64) error {
 	for !g.tryAcquire(n) {
 		g.mu.Lock()
-		g.waiters++
-		room := g.room
-		g.mu.Unlock()
-		// Bytes released between the failed try and the registration
-		// above closed no channel: try again before waiting.
-		ok := g.tryAcquire(n)
-		var err error
-		if !ok {
-			select {
-			case <-room:
-			case <-ctx.Done():
-				err = ctx.Err()
-			}
+		// release announces room under mu: bytes released before this
+		// second try are found by it, those released after wake the wait.
+		if g.tryAcquire(n) {
+			g.mu.Unlock()
+			return nil
 		}
-		g.mu.Lock()
-		g.waiters--
+		err := g.room.wait(ctx, &g.mu)
 		g.mu.Unlock()
-		if ok || err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -97,12 +85,44 @@ func (g *byteGate) release(n int64) {
 	}
 	g.used.Add(-n)
 	g.mu.Lock()
-	if g.waiters > 0 {
-		close(g.room)
-		g.room = make(chan struct{})
-	}
+	g.room.wake()
 	g.mu.Unlock()
 }
 
 // underPressure reports whether half the bound is taken.
 func (g *byteGate) underPressure() bool { return g.used.Load() >= g.max/2 }
+
+// roomSignal lets goroutines wait for room that others make, all under
+// one mutex of their owner: the queue's byte bound, the spool's.
+type roomSignal struct {
+	waiters int
+	ch      chan struct{} // closed when room is made while someone waits
+}
+
+// wait waits, mu held (and held again when it returns), until wake is
+// called or ctx ends.
+func (r *roomSignal) wait(ctx context.Context, mu *sync.Mutex) error {
+	if r.ch == nil {
+		r.ch = make(chan struct{})
+	}
+	r.waiters++
+	ch := r.ch
+	mu.Unlock()
+	var err error
+	select {
+	case <-ch:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	mu.Lock()
+	r.waiters--
+	return err
+}
+
+// wake wakes every waiter, mu held.
+func (r *roomSignal) wake() {
+	if r.waiters > 0 {
+		close(r.ch)
+		r.ch = make(chan struct{})
+	}
+}

@@ -46,9 +46,8 @@ type spool struct {
 	// pending counts the bytes of the segment files not yet deleted and
 	// of buf: what SpoolMaxBytes bounds.
 	pending int64
-	waiters int
-	room    chan struct{} // closed when pending shrinks while someone waits
-	segs    []*segment    // every segment not deleted, oldest first
+	room    roomSignal // pending shrank
+	segs    []*segment // every segment not deleted, oldest first
 	nextSeq uint64
 
 	// The flusher's own.
@@ -120,7 +119,7 @@ func openSpool(dir string, strict bool, interval time.Duration, segBytes, maxByt
 	}
 	s := &spool{
 		dir: dir, strict: strict, interval: interval, segBytes: segBytes, maxBytes: maxBytes, log: log, lock: lock,
-		group: newSyncGroup(), room: make(chan struct{}), nextSeq: 1,
+		group: newSyncGroup(), nextSeq: 1,
 		kick: make(chan struct{}, 1), readable: make(chan struct{}, 1), stopped: make(chan struct{}),
 	}
 	entries, err := os.ReadDir(dir)
@@ -169,7 +168,7 @@ func (s *spool) append(ctx context.Context, rec []byte, drop bool) error {
 				s.mu.Unlock()
 				return ErrAuditBufferFull
 			}
-			if err := s.waitRoom(ctx); err != nil {
+			if err := s.room.wait(ctx, &s.mu); err != nil {
 				s.mu.Unlock()
 				return err
 			}
@@ -202,22 +201,6 @@ func (s *spool) append(ctx context.Context, rec []byte, drop bool) error {
 	}
 	<-g.done // a write that fails is tried again until it succeeds, or Close
 	return g.err
-}
-
-// waitRoom waits, s.mu held, until pending shrinks or ctx ends.
-func (s *spool) waitRoom(ctx context.Context) error {
-	s.waiters++
-	room := s.room
-	s.mu.Unlock()
-	var err error
-	select {
-	case <-room:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	s.mu.Lock()
-	s.waiters--
-	return err
 }
 
 func (s *spool) wake() {
@@ -463,8 +446,5 @@ func (s *spool) deleteIfDone(seg *segment) {
 	}
 	s.segs = slices.DeleteFunc(s.segs, func(x *segment) bool { return x == seg })
 	s.pending -= seg.size
-	if s.waiters > 0 {
-		close(s.room)
-		s.room = make(chan struct{})
-	}
+	s.room.wake()
 }
