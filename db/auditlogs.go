@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"math"
 	"time"
@@ -64,22 +65,25 @@ type AuditLogRepository interface {
 
 // AuditLog is one stored audit event.
 type AuditLog struct {
-	ID           int64
-	EventID      uuid.UUID
-	RequestID    string
-	TraceID      string
-	UserID       string // who acted: for a call made with an API key, the key's Owner
-	APIKeyID     string
-	ClientIP     string
-	Action       string
-	ResourceType string
-	ResourceID   string
-	RequestData  json.RawMessage
-	ResponseData json.RawMessage
-	Status       string
-	ErrorMessage string
-	DurationMS   *float64 // nil: not measured
-	CreatedAt    time.Time
+	ID        int64
+	EventID   uuid.UUID
+	RequestID string
+	// ClientRequestID is the request id the client sent (an X-Request-Id
+	// header), kept beside RequestID; "" for none.
+	ClientRequestID string
+	TraceID         string
+	UserID          string // who acted: for a call made with an API key, the key's Owner
+	APIKeyID        string
+	ClientIP        string
+	Action          string
+	ResourceType    string
+	ResourceID      string
+	RequestData     json.RawMessage
+	ResponseData    json.RawMessage
+	Status          string
+	ErrorMessage    string
+	DurationMS      *float64 // nil: not measured
+	CreatedAt       time.Time
 }
 
 // Cursor returns the position of e, from which an AuditQuery with After
@@ -97,20 +101,26 @@ type AuditCursor struct {
 type AuditLogCreate struct {
 	// EventID makes the event unique: a batch stored twice keeps one copy.
 	// The zero UUID has one generated (a UUIDv7).
-	EventID      uuid.UUID
-	RequestID    string
-	TraceID      string
-	UserID       string // who acted: for a call made with an API key, the key's Owner
-	APIKeyID     string
-	ClientIP     string
-	Action       string
-	ResourceType string
-	ResourceID   string
-	RequestData  json.RawMessage // a JSON object, or nil
-	ResponseData json.RawMessage // a JSON object, or nil
-	Status       string
-	ErrorMessage string
-	DurationMS   *float64 // nil: not measured; DurationMS(d) makes one
+	EventID uuid.UUID
+	// RequestID names the request; the server generates it, so that no
+	// client can file events under another request's id.
+	RequestID string
+	// ClientRequestID is the request id the client sent, if any (an
+	// X-Request-Id header): searchable with AuditQuery.ClientRequestID,
+	// never in RequestID's place.
+	ClientRequestID string
+	TraceID         string
+	UserID          string // who acted: for a call made with an API key, the key's Owner
+	APIKeyID        string
+	ClientIP        string
+	Action          string
+	ResourceType    string
+	ResourceID      string
+	RequestData     json.RawMessage // a JSON object, or nil
+	ResponseData    json.RawMessage // a JSON object, or nil
+	Status          string
+	ErrorMessage    string
+	DurationMS      *float64 // nil: not measured; DurationMS(d) makes one
 	// CreatedAt is when the event happened. Zero: now, by this process's
 	// clock (read once for a whole InsertBatch), as the Auditor's Record
 	// stamps events; the column's default, the database's clock, is for
@@ -120,7 +130,7 @@ type AuditLogCreate struct {
 	// canon marks the documents Checked returned in canonical form, so
 	// that checking the event again (the Auditor checks each event, then
 	// InsertBatch checks the batch) does not redo that work.
-	canon [2]jsonMark
+	canon [NumAuditJSON]jsonMark
 }
 
 // DurationMS returns d in milliseconds, for AuditLogCreate.DurationMS and
@@ -147,7 +157,11 @@ type AuditQuery struct {
 	From, To  time.Time
 	Action    string // only the events of this action
 	UserID    string // only the events of this user
-	RequestID string // only the events of this request (not with UserID)
+	RequestID string // only the events of this request
+	// ClientRequestID selects only the events a client sent under this
+	// request id of its own; a query selects by at most one of RequestID,
+	// ClientRequestID and UserID.
+	ClientRequestID string
 	// Newest returns the newest first (by created_at, then id, descending).
 	Newest bool
 	// After, when set, selects only the events after this position in the
@@ -233,30 +247,94 @@ func (c AuditLogCreate) Checked() (AuditLogCreate, error) {
 	if c.EventID == (uuid.UUID{}) {
 		c.EventID = uuid.Must(uuid.NewV7())
 	}
-	ch.text("request_id", c.RequestID, 1, MaxShortLen)
-	ch.text("trace_id", c.TraceID, 0, MaxShortLen)
-	ch.text("user_id", c.UserID, 0, MaxShortLen)
-	ch.text("api_key_id", c.APIKeyID, 0, MaxShortLen)
-	ch.text("client_ip", c.ClientIP, 0, MaxShortLen)
-	ch.text("action", c.Action, 1, MaxShortLen)
-	ch.text("resource_type", c.ResourceType, 1, MaxShortLen)
-	ch.text("resource_id", c.ResourceID, 0, MaxShortLen)
-	if !c.canon[0].holds(c.RequestData) {
-		c.RequestData = ch.object("request_data", c.RequestData, false)
+	for i := range NumAuditText {
+		f, p := c.TextField(i)
+		ch.text(f.Name, *p, boolInt(f.Required), f.Max)
 	}
-	if !c.canon[1].holds(c.ResponseData) {
-		c.ResponseData = ch.object("response_data", c.ResponseData, false)
+	for i := range NumAuditJSON {
+		field, p := c.JSONField(i)
+		if !c.canon[i].holds(*p) {
+			*p = ch.object(field, *p, false)
+		}
 	}
-	ch.text("status", c.Status, 1, MaxShortLen)
-	ch.text("error_message", c.ErrorMessage, 0, MaxDescriptionLen)
 	ch.duration("duration_ms", c.DurationMS)
 	c.CreatedAt = ch.time("created_at", c.CreatedAt, false)
 	if ch.err != nil {
-		c.canon = [2]jsonMark{}
+		c.canon = [NumAuditJSON]jsonMark{}
 		return c, ch.err
 	}
-	c.canon = [2]jsonMark{markOf(c.RequestData), markOf(c.ResponseData)}
+	for i := range NumAuditJSON {
+		_, p := c.JSONField(i)
+		c.canon[i] = markOf(*p)
+	}
 	return c, nil
+}
+
+// TextField describes a text field of AuditLogCreate.
+type TextField struct {
+	Name     string // its column
+	Max      int    // its limit in characters
+	Required bool   // whether it must not be empty
+}
+
+// The fields of AuditLogCreate that Checked validates, by index: text
+// fields 0 to NumAuditText-1 (TextField), JSON fields 0 to NumAuditJSON-1
+// (JSONField). A caller that repairs an event field by field, as the
+// Auditor does, walks these and so covers every field an event has, one
+// added later included (TestAuditFieldsCoverTheStruct holds the lists to
+// the struct).
+const (
+	NumAuditText = 11
+	NumAuditJSON = 2
+)
+
+// TextField returns text field i of c (0 <= i < NumAuditText): what it is,
+// and where.
+func (c *AuditLogCreate) TextField(i int) (TextField, *string) {
+	switch i {
+	case 0:
+		return TextField{"request_id", MaxShortLen, true}, &c.RequestID
+	case 1:
+		return TextField{"client_request_id", MaxShortLen, false}, &c.ClientRequestID
+	case 2:
+		return TextField{"trace_id", MaxShortLen, false}, &c.TraceID
+	case 3:
+		return TextField{"user_id", MaxShortLen, false}, &c.UserID
+	case 4:
+		return TextField{"api_key_id", MaxShortLen, false}, &c.APIKeyID
+	case 5:
+		return TextField{"client_ip", MaxShortLen, false}, &c.ClientIP
+	case 6:
+		return TextField{"action", MaxShortLen, true}, &c.Action
+	case 7:
+		return TextField{"resource_type", MaxShortLen, true}, &c.ResourceType
+	case 8:
+		return TextField{"resource_id", MaxShortLen, false}, &c.ResourceID
+	case 9:
+		return TextField{"status", MaxShortLen, true}, &c.Status
+	case 10:
+		return TextField{"error_message", MaxDescriptionLen, false}, &c.ErrorMessage
+	}
+	panic(fmt.Sprintf("db: no audit text field %d", i))
+}
+
+// JSONField returns JSON field i of c (0 <= i < NumAuditJSON): its column
+// and where it is. Each holds a JSON object under the JSON rule, or nil.
+func (c *AuditLogCreate) JSONField(i int) (string, *json.RawMessage) {
+	switch i {
+	case 0:
+		return "request_data", &c.RequestData
+	case 1:
+		return "response_data", &c.ResponseData
+	}
+	panic(fmt.Sprintf("db: no audit JSON field %d", i))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // check returns c validated and normalized for storing.
@@ -280,8 +358,9 @@ func (q AuditQuery) check() (AuditQuery, error) {
 	ch.text("action", q.Action, 0, MaxShortLen)
 	ch.text("user_id", q.UserID, 0, MaxShortLen)
 	ch.text("request_id", q.RequestID, 0, MaxShortLen)
-	if q.RequestID != "" && q.UserID != "" {
-		ch.fail("user_id", "select by request or by user, not both")
+	ch.text("client_request_id", q.ClientRequestID, 0, MaxShortLen)
+	if n := boolInt(q.RequestID != "") + boolInt(q.ClientRequestID != "") + boolInt(q.UserID != ""); n > 1 {
+		ch.fail("user_id", "select by one of request, client request and user")
 	}
 	q.From = ch.time("range", q.From, false)
 	q.To = ch.time("range", q.To, false)

@@ -2,6 +2,7 @@ package db
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -43,6 +44,22 @@ const (
 	DefaultLimit = 100
 	MaxLimit     = 10_000
 	MaxOffset    = math.MaxInt32
+)
+
+// The JSON rule, the same on both engines and checked here before a
+// statement runs: every JSON field (an API key's metadata; a tool's input
+// schema, output schema, annotations and metadata; an audit event's request
+// and response data) holds one JSON object of at most MaxJSONBytes bytes,
+// both as given and in the canonical form stored (CanonicalJSON), nested at
+// most MaxJSONDepth deep (an object or array inside another counts one
+// more: {} is 1 deep, {"a":[1]} 2), in valid UTF-8 without the NUL
+// character, whose numbers PostgreSQL's numeric can hold (see
+// CanonicalJSON). SQLite would refuse documents nested more than 1000 deep
+// and PostgreSQL stores them; both refuse what breaks this rule, with
+// ErrInvalid naming the field.
+const (
+	MaxJSONDepth = 128
+	MaxJSONBytes = 1 << 20 // 1 MiB
 )
 
 // checker collects the first validation failure of one input.
@@ -96,8 +113,8 @@ func (c *checker) list(field string, l []string) []string {
 	return l
 }
 
-// object checks that raw is a JSON object (or nil when optional) and returns
-// it in canonical form.
+// object checks that raw is a JSON object a field may hold (or nil when
+// optional) and returns it in canonical form.
 func (c *checker) object(field string, raw json.RawMessage, required bool) json.RawMessage {
 	if raw == nil {
 		if required {
@@ -105,17 +122,36 @@ func (c *checker) object(field string, raw json.RawMessage, required bool) json.
 		}
 		return nil
 	}
-	out, err := CanonicalJSON(raw)
+	out, err := CheckObject(raw)
 	if err != nil {
 		c.fail(field, err.Error())
 		return nil
 	}
-	if out[0] != '{' {
-		c.fail(field, "must be a JSON object")
-		return nil
-	}
 	return out
 }
+
+// CheckObject returns raw in canonical form when a JSON field may hold it,
+// under the JSON rule above (a JSON object, MaxJSONBytes, MaxJSONDepth,
+// what CanonicalJSON refuses), or an error saying, in words safe to log,
+// why not: the words with which a repository refuses the field. Like
+// CanonicalJSON, it returns raw itself for a document already canonical.
+func CheckObject(raw []byte) (json.RawMessage, error) {
+	if len(raw) > MaxJSONBytes {
+		return nil, errJSONTooLarge
+	}
+	out, err := CanonicalJSON(raw)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(out) > MaxJSONBytes:
+		return nil, errJSONTooLarge
+	case out[0] != '{':
+		return nil, errors.New("must be a JSON object")
+	}
+	return out, nil
+}
+
+var errJSONTooLarge = fmt.Errorf("larger than %d bytes", MaxJSONBytes)
 
 func (c *checker) duration(field string, d *float64) {
 	if d != nil && (math.IsNaN(*d) || math.IsInf(*d, 0) || *d < 0) {

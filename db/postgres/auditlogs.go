@@ -78,8 +78,8 @@ var (
 // AuditLogInsertBatch query (queries/postgres/audit_logs.sql), in its
 // order; TestAuditCopyColumns holds them to it.
 var auditCopyColumns = []string{
-	"event_id", "request_id", "trace_id", "user_id", "api_key_id", "client_ip", "action", "resource_type",
-	"resource_id", "request_data", "response_data", "status", "error_message", "duration_ms", "created_at",
+	"event_id", "request_id", "client_request_id", "trace_id", "user_id", "api_key_id", "client_ip", "action",
+	"resource_type", "resource_id", "request_data", "response_data", "status", "error_message", "duration_ms", "created_at",
 }
 
 // auditCopySource feeds checked events to COPY without allocating per row,
@@ -92,7 +92,7 @@ var auditCopyColumns = []string{
 type auditCopySource struct {
 	rows []db.AuditLogCreate
 	i    int // 1 + the index of the current row
-	vals [15]any
+	vals [16]any
 }
 
 func (s *auditCopySource) Next() bool {
@@ -102,8 +102,8 @@ func (s *auditCopySource) Next() bool {
 
 func (s *auditCopySource) Values() ([]any, error) {
 	e := &s.rows[s.i-1]
-	s.vals = [15]any{
-		uuidCol{&e.EventID}, textCol{&e.RequestID}, nullTextCol{&e.TraceID}, nullTextCol{&e.UserID},
+	s.vals = [16]any{
+		uuidCol{&e.EventID}, textCol{&e.RequestID}, nullTextCol{&e.ClientRequestID}, nullTextCol{&e.TraceID}, nullTextCol{&e.UserID},
 		nullTextCol{&e.APIKeyID}, nullTextCol{&e.ClientIP}, textCol{&e.Action}, textCol{&e.ResourceType},
 		nullTextCol{&e.ResourceID}, []byte(e.RequestData), []byte(e.ResponseData), textCol{&e.Status},
 		nullTextCol{&e.ErrorMessage}, floatCol{e.DurationMS}, timeCol{&e.CreatedAt},

@@ -20,7 +20,7 @@ func (c conns) insertBatch(ctx context.Context, rows []db.AuditLogCreate) (int64
 		n = 0
 		for i := range rows {
 			e := &rows[i]
-			k, err := q.AuditLogInsertIgnore(ctx, e.EventID, e.RequestID, nullStr(e.TraceID), nullStr(e.UserID),
+			k, err := q.AuditLogInsertIgnore(ctx, e.EventID, e.RequestID, nullStr(e.ClientRequestID), nullStr(e.TraceID), nullStr(e.UserID),
 				nullStr(e.APIKeyID), nullStr(e.ClientIP), e.Action, e.ResourceType, nullStr(e.ResourceID),
 				sqlitecol.JSON(e.RequestData), sqlitecol.JSON(e.ResponseData), e.Status, nullStr(e.ErrorMessage),
 				e.DurationMS, sqlitecol.Time(e.CreatedAt))

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/mcpstore/mcpstore/db/dbopen"
 	"github.com/mcpstore/mcpstore/examples/mcpserver/exampleserver"
@@ -36,7 +37,15 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer srv.Close(context.Background())
+	defer func() {
+		// Its own deadline: ctx is cancelled by now, and the audit events
+		// still buffered must be stored.
+		closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Close(closeCtx); err != nil {
+			log.Print(err)
+		}
+	}()
 
 	hs := &http.Server{Addr: *addr, Handler: srv.Handler}
 	go func() { <-ctx.Done(); hs.Close() }()

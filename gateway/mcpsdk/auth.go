@@ -137,14 +137,15 @@ func (g *Gateway) auditRefusal(ctx context.Context, req *http.Request, ip string
 		return
 	}
 	ev := db.AuditLogCreate{
-		RequestID:    requestID(req.Header),
-		TraceID:      traceID(req.Header, nil),
-		ClientIP:     ip,
-		Action:       gateway.ActionAuth,
-		ResourceType: gateway.ResourceTypeAPIKey,
-		Status:       gateway.StatusUnauthorized,
-		ErrorMessage: "invalid API key",
-		CreatedAt:    time.Now(),
+		RequestID:       newRequestID(),
+		ClientRequestID: clientRequestID(req.Header),
+		TraceID:         traceID(req.Header, nil),
+		ClientIP:        ip,
+		Action:          gateway.ActionAuth,
+		ResourceType:    gateway.ResourceTypeAPIKey,
+		Status:          gateway.StatusUnauthorized,
+		ErrorMessage:    "invalid API key",
+		CreatedAt:       time.Now(),
 	}
 	var ke *gateway.KeyError
 	if errors.As(err, &ke) {
@@ -154,11 +155,11 @@ func (g *Gateway) auditRefusal(ctx context.Context, req *http.Request, ip string
 	g.record(ctx, ev)
 }
 
-// requestID takes the caller's X-Request-Id when it sends one, else makes
-// one.
-func requestID(h http.Header) string {
-	if id := h.Get("X-Request-Id"); id != "" && len(id) <= 200 {
-		return id
-	}
-	return uuid.Must(uuid.NewV7()).String()
-}
+// newRequestID names a request in the audit log. The server names it, so
+// that no client can file events under another request's id; the client's
+// own X-Request-Id is kept beside it (clientRequestID).
+func newRequestID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// clientRequestID is the request id the client sent, as it sent it: the
+// Auditor repairs and cuts it like any text a client controls.
+func clientRequestID(h http.Header) string { return h.Get("X-Request-Id") }

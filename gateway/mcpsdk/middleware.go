@@ -185,13 +185,14 @@ func (g *Gateway) audit(ctx context.Context, req mcp.Request, params mcp.Params,
 		meta = params.GetMeta()
 	}
 	ev := db.AuditLogCreate{
-		RequestID:    requestID(h),
-		TraceID:      traceID(h, meta),
-		Action:       d.Action,
-		ResourceType: d.ResourceType,
-		ResourceID:   d.ResourceID,
-		RequestData:  requestData(params),
-		CreatedAt:    start,
+		RequestID:       newRequestID(),
+		ClientRequestID: clientRequestID(h),
+		TraceID:         traceID(h, meta),
+		Action:          d.Action,
+		ResourceType:    d.ResourceType,
+		ResourceID:      d.ResourceID,
+		RequestData:     requestData(params),
+		CreatedAt:       start,
 	}
 	if ti := tokenInfo(req); ti != nil {
 		ev.UserID, _ = ti.Extra[ExtraOwner].(string)

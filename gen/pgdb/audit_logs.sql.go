@@ -20,7 +20,7 @@ UPDATE audit_logs SET
     error_message = $3,
     duration_ms   = $4
 WHERE id = $5
-RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at
+RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id
 `
 
 // Fills in the outcome of an entry written when a call started.
@@ -50,6 +50,7 @@ func (q *Queries) AuditLogComplete(ctx context.Context, status string, responseD
 		&i.ErrorMessage,
 		&i.DurationMs,
 		&i.CreatedAt,
+		&i.ClientRequestID,
 	)
 	return &i, err
 }
@@ -67,7 +68,7 @@ func (q *Queries) AuditLogDelete(ctx context.Context, id int64) (int64, error) {
 }
 
 const auditLogGetByID = `-- name: AuditLogGetByID :one
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE id = $1
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE id = $1
 `
 
 func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (*AuditLog, error) {
@@ -90,23 +91,25 @@ func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (*AuditLog, err
 		&i.ErrorMessage,
 		&i.DurationMs,
 		&i.CreatedAt,
+		&i.ClientRequestID,
 	)
 	return &i, err
 }
 
 const auditLogInsert = `-- name: AuditLogInsert :one
-INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
+INSERT INTO audit_logs (event_id, request_id, client_request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
                         request_data, response_data, status, error_message, duration_ms, created_at)
-VALUES ($1, $2, $3, $4, $5, $6,
-        $7, $8, $9, $10, $11, $12,
-        $13, $14, $15)
-RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+        $8, $9, $10, $11, $12, $13,
+        $14, $15, $16)
+RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id
 `
 
-func (q *Queries) AuditLogInsert(ctx context.Context, eventID uuid.UUID, requestID string, traceID *string, userID *string, apiKeyID *string, clientIp *string, action string, resourceType string, resourceID *string, requestData json.RawMessage, responseData json.RawMessage, status string, errorMessage *string, durationMs *float64, createdAt time.Time) (*AuditLog, error) {
+func (q *Queries) AuditLogInsert(ctx context.Context, eventID uuid.UUID, requestID string, clientRequestID *string, traceID *string, userID *string, apiKeyID *string, clientIp *string, action string, resourceType string, resourceID *string, requestData json.RawMessage, responseData json.RawMessage, status string, errorMessage *string, durationMs *float64, createdAt time.Time) (*AuditLog, error) {
 	row := q.db.QueryRow(ctx, auditLogInsert,
 		eventID,
 		requestID,
+		clientRequestID,
 		traceID,
 		userID,
 		apiKeyID,
@@ -139,31 +142,33 @@ func (q *Queries) AuditLogInsert(ctx context.Context, eventID uuid.UUID, request
 		&i.ErrorMessage,
 		&i.DurationMs,
 		&i.CreatedAt,
+		&i.ClientRequestID,
 	)
 	return &i, err
 }
 
 type AuditLogInsertBatchParams struct {
-	EventID      uuid.UUID
-	RequestID    string
-	TraceID      *string
-	UserID       *string
-	ApiKeyID     *string
-	ClientIp     *string
-	Action       string
-	ResourceType string
-	ResourceID   *string
-	RequestData  json.RawMessage
-	ResponseData json.RawMessage
-	Status       string
-	ErrorMessage *string
-	DurationMs   *float64
-	CreatedAt    time.Time
+	EventID         uuid.UUID
+	RequestID       string
+	ClientRequestID *string
+	TraceID         *string
+	UserID          *string
+	ApiKeyID        *string
+	ClientIp        *string
+	Action          string
+	ResourceType    string
+	ResourceID      *string
+	RequestData     json.RawMessage
+	ResponseData    json.RawMessage
+	Status          string
+	ErrorMessage    *string
+	DurationMs      *float64
+	CreatedAt       time.Time
 }
 
 const auditLogList = `-- name: AuditLogList :many
 
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE created_at >= $1 AND created_at < $2
   AND (created_at > $3 OR (created_at = $3 AND id > $4))
   AND ($5::text IS NULL OR action = $5)
@@ -213,6 +218,7 @@ func (q *Queries) AuditLogList(ctx context.Context, fromTime time.Time, toTime t
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -225,7 +231,7 @@ func (q *Queries) AuditLogList(ctx context.Context, fromTime time.Time, toTime t
 }
 
 const auditLogListAfterID = `-- name: AuditLogListAfterID :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE id > $1 ORDER BY id LIMIT $3::bigint OFFSET $2::bigint
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE id > $1 ORDER BY id LIMIT $3::bigint OFFSET $2::bigint
 `
 
 // The events stored after the event @after_id, in the order they were
@@ -256,6 +262,120 @@ func (q *Queries) AuditLogListAfterID(ctx context.Context, afterID int64, off in
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditLogListByClientRequest = `-- name: AuditLogListByClientRequest :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE client_request_id = $1::text AND created_at >= $2 AND created_at < $3
+  AND (created_at > $4 OR (created_at = $4 AND id > $5))
+  AND ($6::text IS NULL OR action = $6)
+ORDER BY created_at, id LIMIT $8::bigint OFFSET $7::bigint
+`
+
+// The events a client filed under its own request id (X-Request-Id), kept
+// apart from the server's request_id; the partial index on
+// client_request_id serves them.
+func (q *Queries) AuditLogListByClientRequest(ctx context.Context, clientRequestID string, fromTime time.Time, toTime time.Time, afterTime time.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListByClientRequest,
+		clientRequestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+			&i.ClientRequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditLogListByClientRequestDesc = `-- name: AuditLogListByClientRequestDesc :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE client_request_id = $1::text AND created_at >= $2 AND created_at < $3
+  AND (created_at < $4 OR (created_at = $4 AND id < $5))
+  AND ($6::text IS NULL OR action = $6)
+ORDER BY created_at DESC, id DESC LIMIT $8::bigint OFFSET $7::bigint
+`
+
+func (q *Queries) AuditLogListByClientRequestDesc(ctx context.Context, clientRequestID string, fromTime time.Time, toTime time.Time, afterTime time.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListByClientRequestDesc,
+		clientRequestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -268,7 +388,7 @@ func (q *Queries) AuditLogListAfterID(ctx context.Context, afterID int64, off in
 }
 
 const auditLogListByRequest = `-- name: AuditLogListByRequest :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE request_id = $1::text AND created_at >= $2 AND created_at < $3
   AND (created_at > $4 OR (created_at = $4 AND id > $5))
   AND ($6::text IS NULL OR action = $6)
@@ -310,6 +430,7 @@ func (q *Queries) AuditLogListByRequest(ctx context.Context, requestID string, f
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -322,7 +443,7 @@ func (q *Queries) AuditLogListByRequest(ctx context.Context, requestID string, f
 }
 
 const auditLogListByRequestDesc = `-- name: AuditLogListByRequestDesc :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE request_id = $1::text AND created_at >= $2 AND created_at < $3
   AND (created_at < $4 OR (created_at = $4 AND id < $5))
   AND ($6::text IS NULL OR action = $6)
@@ -364,6 +485,7 @@ func (q *Queries) AuditLogListByRequestDesc(ctx context.Context, requestID strin
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -376,7 +498,7 @@ func (q *Queries) AuditLogListByRequestDesc(ctx context.Context, requestID strin
 }
 
 const auditLogListByUser = `-- name: AuditLogListByUser :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE user_id = $1::text AND created_at >= $2 AND created_at < $3
   AND (created_at > $4 OR (created_at = $4 AND id > $5))
   AND ($6::text IS NULL OR action = $6)
@@ -418,6 +540,7 @@ func (q *Queries) AuditLogListByUser(ctx context.Context, userID string, fromTim
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -430,7 +553,7 @@ func (q *Queries) AuditLogListByUser(ctx context.Context, userID string, fromTim
 }
 
 const auditLogListByUserDesc = `-- name: AuditLogListByUserDesc :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE user_id = $1::text AND created_at >= $2 AND created_at < $3
   AND (created_at < $4 OR (created_at = $4 AND id < $5))
   AND ($6::text IS NULL OR action = $6)
@@ -472,6 +595,7 @@ func (q *Queries) AuditLogListByUserDesc(ctx context.Context, userID string, fro
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -484,7 +608,7 @@ func (q *Queries) AuditLogListByUserDesc(ctx context.Context, userID string, fro
 }
 
 const auditLogListDesc = `-- name: AuditLogListDesc :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE created_at >= $1 AND created_at < $2
   AND (created_at < $3 OR (created_at = $3 AND id < $4))
   AND ($5::text IS NULL OR action = $5)
@@ -525,6 +649,7 @@ func (q *Queries) AuditLogListDesc(ctx context.Context, fromTime time.Time, toTi
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -537,7 +662,7 @@ func (q *Queries) AuditLogListDesc(ctx context.Context, fromTime time.Time, toTi
 }
 
 const auditLogListNewest = `-- name: AuditLogListNewest :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs ORDER BY id DESC LIMIT $2::bigint OFFSET $1::bigint
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs ORDER BY id DESC LIMIT $2::bigint OFFSET $1::bigint
 `
 
 // The events stored last, newest first: the start of `mcpstore audit tail`.
@@ -567,6 +692,7 @@ func (q *Queries) AuditLogListNewest(ctx context.Context, off int64, lim int64) 
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}

@@ -19,7 +19,7 @@ UPDATE audit_logs SET
     error_message = ?3,
     duration_ms   = ?4
 WHERE id = ?5
-RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at
+RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id
 `
 
 // Fills in the outcome of an entry written when a call started.
@@ -49,6 +49,7 @@ func (q *Queries) AuditLogComplete(ctx context.Context, status string, responseD
 		&i.ErrorMessage,
 		&i.DurationMs,
 		&i.CreatedAt,
+		&i.ClientRequestID,
 	)
 	return &i, err
 }
@@ -66,7 +67,7 @@ func (q *Queries) AuditLogDelete(ctx context.Context, id int64) (int64, error) {
 }
 
 const auditLogGetByID = `-- name: AuditLogGetByID :one
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE id = ?1
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE id = ?1
 `
 
 func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (*AuditLog, error) {
@@ -89,23 +90,25 @@ func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (*AuditLog, err
 		&i.ErrorMessage,
 		&i.DurationMs,
 		&i.CreatedAt,
+		&i.ClientRequestID,
 	)
 	return &i, err
 }
 
 const auditLogInsert = `-- name: AuditLogInsert :one
-INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
+INSERT INTO audit_logs (event_id, request_id, client_request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
                         request_data, response_data, status, error_message, duration_ms, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6,
-        ?7, ?8, ?9, ?10, ?11, ?12,
-        ?13, ?14, ?15)
-RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+        ?8, ?9, ?10, ?11, ?12, ?13,
+        ?14, ?15, ?16)
+RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id
 `
 
-func (q *Queries) AuditLogInsert(ctx context.Context, eventID uuid.UUID, requestID string, traceID *string, userID *string, apiKeyID *string, clientIp *string, action string, resourceType string, resourceID *string, requestData sqlitecol.JSON, responseData sqlitecol.JSON, status string, errorMessage *string, durationMs *float64, createdAt sqlitecol.Time) (*AuditLog, error) {
+func (q *Queries) AuditLogInsert(ctx context.Context, eventID uuid.UUID, requestID string, clientRequestID *string, traceID *string, userID *string, apiKeyID *string, clientIp *string, action string, resourceType string, resourceID *string, requestData sqlitecol.JSON, responseData sqlitecol.JSON, status string, errorMessage *string, durationMs *float64, createdAt sqlitecol.Time) (*AuditLog, error) {
 	row := q.db.QueryRowContext(ctx, auditLogInsert,
 		eventID,
 		requestID,
+		clientRequestID,
 		traceID,
 		userID,
 		apiKeyID,
@@ -138,25 +141,27 @@ func (q *Queries) AuditLogInsert(ctx context.Context, eventID uuid.UUID, request
 		&i.ErrorMessage,
 		&i.DurationMs,
 		&i.CreatedAt,
+		&i.ClientRequestID,
 	)
 	return &i, err
 }
 
 const auditLogInsertIgnore = `-- name: AuditLogInsertIgnore :execrows
-INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
+INSERT INTO audit_logs (event_id, request_id, client_request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
                         request_data, response_data, status, error_message, duration_ms, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6,
-        ?7, ?8, ?9, ?10, ?11, ?12,
-        ?13, ?14, ?15)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+        ?8, ?9, ?10, ?11, ?12, ?13,
+        ?14, ?15, ?16)
 ON CONFLICT (event_id) DO NOTHING
 `
 
 // AuditLogInsertBatch runs this for each event of a batch, in one
 // transaction; an event stored already (a retried batch) is skipped.
-func (q *Queries) AuditLogInsertIgnore(ctx context.Context, eventID uuid.UUID, requestID string, traceID *string, userID *string, apiKeyID *string, clientIp *string, action string, resourceType string, resourceID *string, requestData sqlitecol.JSON, responseData sqlitecol.JSON, status string, errorMessage *string, durationMs *float64, createdAt sqlitecol.Time) (int64, error) {
+func (q *Queries) AuditLogInsertIgnore(ctx context.Context, eventID uuid.UUID, requestID string, clientRequestID *string, traceID *string, userID *string, apiKeyID *string, clientIp *string, action string, resourceType string, resourceID *string, requestData sqlitecol.JSON, responseData sqlitecol.JSON, status string, errorMessage *string, durationMs *float64, createdAt sqlitecol.Time) (int64, error) {
 	result, err := q.db.ExecContext(ctx, auditLogInsertIgnore,
 		eventID,
 		requestID,
+		clientRequestID,
 		traceID,
 		userID,
 		apiKeyID,
@@ -179,7 +184,7 @@ func (q *Queries) AuditLogInsertIgnore(ctx context.Context, eventID uuid.UUID, r
 
 const auditLogList = `-- name: AuditLogList :many
 
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE created_at >= ?1 AND created_at < ?2
   AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))
   AND (CAST(?5 AS TEXT) IS NULL OR action = CAST(?5 AS TEXT))
@@ -228,6 +233,7 @@ func (q *Queries) AuditLogList(ctx context.Context, fromTime sqlitecol.Time, toT
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -243,7 +249,7 @@ func (q *Queries) AuditLogList(ctx context.Context, fromTime sqlitecol.Time, toT
 }
 
 const auditLogListAfterID = `-- name: AuditLogListAfterID :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE id > ?1 ORDER BY id LIMIT ?3 OFFSET ?2
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE id > ?1 ORDER BY id LIMIT ?3 OFFSET ?2
 `
 
 // The events stored after the event @after_id, in the order they were
@@ -274,6 +280,126 @@ func (q *Queries) AuditLogListAfterID(ctx context.Context, afterID int64, off in
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditLogListByClientRequest = `-- name: AuditLogListByClientRequest :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE client_request_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
+  AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))
+  AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
+ORDER BY created_at, id LIMIT ?8 OFFSET ?7
+`
+
+// The events a client filed under its own request id (X-Request-Id), kept
+// apart from the server's request_id; the partial index on
+// client_request_id serves them.
+func (q *Queries) AuditLogListByClientRequest(ctx context.Context, clientRequestID string, fromTime sqlitecol.Time, toTime sqlitecol.Time, afterTime sqlitecol.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListByClientRequest,
+		clientRequestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+			&i.ClientRequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditLogListByClientRequestDesc = `-- name: AuditLogListByClientRequestDesc :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE client_request_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
+  AND (created_at < ?4 OR (created_at = ?4 AND id < ?5))
+  AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
+ORDER BY created_at DESC, id DESC LIMIT ?8 OFFSET ?7
+`
+
+func (q *Queries) AuditLogListByClientRequestDesc(ctx context.Context, clientRequestID string, fromTime sqlitecol.Time, toTime sqlitecol.Time, afterTime sqlitecol.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListByClientRequestDesc,
+		clientRequestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -289,7 +415,7 @@ func (q *Queries) AuditLogListAfterID(ctx context.Context, afterID int64, off in
 }
 
 const auditLogListByRequest = `-- name: AuditLogListByRequest :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE request_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
   AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))
   AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
@@ -331,6 +457,7 @@ func (q *Queries) AuditLogListByRequest(ctx context.Context, requestID string, f
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -346,7 +473,7 @@ func (q *Queries) AuditLogListByRequest(ctx context.Context, requestID string, f
 }
 
 const auditLogListByRequestDesc = `-- name: AuditLogListByRequestDesc :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE request_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
   AND (created_at < ?4 OR (created_at = ?4 AND id < ?5))
   AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
@@ -388,6 +515,7 @@ func (q *Queries) AuditLogListByRequestDesc(ctx context.Context, requestID strin
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -403,7 +531,7 @@ func (q *Queries) AuditLogListByRequestDesc(ctx context.Context, requestID strin
 }
 
 const auditLogListByUser = `-- name: AuditLogListByUser :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE user_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
   AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))
   AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
@@ -445,6 +573,7 @@ func (q *Queries) AuditLogListByUser(ctx context.Context, userID string, fromTim
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -460,7 +589,7 @@ func (q *Queries) AuditLogListByUser(ctx context.Context, userID string, fromTim
 }
 
 const auditLogListByUserDesc = `-- name: AuditLogListByUserDesc :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE user_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
   AND (created_at < ?4 OR (created_at = ?4 AND id < ?5))
   AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
@@ -502,6 +631,7 @@ func (q *Queries) AuditLogListByUserDesc(ctx context.Context, userID string, fro
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -517,7 +647,7 @@ func (q *Queries) AuditLogListByUserDesc(ctx context.Context, userID string, fro
 }
 
 const auditLogListDesc = `-- name: AuditLogListDesc :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE created_at >= ?1 AND created_at < ?2
   AND (created_at < ?3 OR (created_at = ?3 AND id < ?4))
   AND (CAST(?5 AS TEXT) IS NULL OR action = CAST(?5 AS TEXT))
@@ -558,6 +688,7 @@ func (q *Queries) AuditLogListDesc(ctx context.Context, fromTime sqlitecol.Time,
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -573,7 +704,7 @@ func (q *Queries) AuditLogListDesc(ctx context.Context, fromTime sqlitecol.Time,
 }
 
 const auditLogListNewest = `-- name: AuditLogListNewest :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs ORDER BY id DESC LIMIT ?2 OFFSET ?1
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs ORDER BY id DESC LIMIT ?2 OFFSET ?1
 `
 
 // The events stored last, newest first: the start of `mcpstore audit tail`.
@@ -603,6 +734,7 @@ func (q *Queries) AuditLogListNewest(ctx context.Context, off int64, lim int64) 
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}

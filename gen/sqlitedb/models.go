@@ -32,22 +32,23 @@ type ApiKeyChange struct {
 }
 
 type AuditLog struct {
-	ID           int64
-	EventID      uuid.UUID
-	RequestID    string
-	TraceID      *string
-	UserID       *string
-	ApiKeyID     *string
-	ClientIp     *string
-	Action       string
-	ResourceType string
-	ResourceID   *string
-	RequestData  sqlitecol.JSON
-	ResponseData sqlitecol.JSON
-	Status       string
-	ErrorMessage *string
-	DurationMs   *float64
-	CreatedAt    sqlitecol.Time
+	ID              int64
+	EventID         uuid.UUID
+	RequestID       string
+	TraceID         *string
+	UserID          *string
+	ApiKeyID        *string
+	ClientIp        *string
+	Action          string
+	ResourceType    string
+	ResourceID      *string
+	RequestData     sqlitecol.JSON
+	ResponseData    sqlitecol.JSON
+	Status          string
+	ErrorMessage    *string
+	DurationMs      *float64
+	CreatedAt       sqlitecol.Time
+	ClientRequestID *string
 }
 
 type ToolRegistration struct {

@@ -11,22 +11,23 @@ import (
 
 // AuditRow is a row of audit_logs.
 type AuditRow[T Time, J JSON] = struct {
-	ID           int64
-	EventID      uuid.UUID
-	RequestID    string
-	TraceID      *string
-	UserID       *string
-	ApiKeyID     *string
-	ClientIp     *string
-	Action       string
-	ResourceType string
-	ResourceID   *string
-	RequestData  J
-	ResponseData J
-	Status       string
-	ErrorMessage *string
-	DurationMs   *float64
-	CreatedAt    T
+	ID              int64
+	EventID         uuid.UUID
+	RequestID       string
+	TraceID         *string
+	UserID          *string
+	ApiKeyID        *string
+	ClientIp        *string
+	Action          string
+	ResourceType    string
+	ResourceID      *string
+	RequestData     J
+	ResponseData    J
+	Status          string
+	ErrorMessage    *string
+	DurationMs      *float64
+	CreatedAt       T
+	ClientRequestID *string
 }
 
 // listFunc is the shape of the generated lists of events by time:
@@ -35,7 +36,7 @@ type listFunc[R any, T Time] func(ctx context.Context, from, to, afterTime T, af
 
 // AuditQueries are the audit_logs queries both engines generate.
 type AuditQueries[R ~AuditRow[T, J], T Time, J JSON] interface {
-	AuditLogInsert(ctx context.Context, eventID uuid.UUID, requestID string, traceID, userID, apiKeyID, clientIP *string,
+	AuditLogInsert(ctx context.Context, eventID uuid.UUID, requestID string, clientRequestID, traceID, userID, apiKeyID, clientIP *string,
 		action, resourceType string, resourceID *string, requestData, responseData J, status string,
 		errorMessage *string, durationMS *float64, createdAt T) (*R, error)
 	AuditLogGetByID(ctx context.Context, id int64) (*R, error)
@@ -45,6 +46,8 @@ type AuditQueries[R ~AuditRow[T, J], T Time, J JSON] interface {
 	AuditLogListByUserDesc(ctx context.Context, userID string, from, to, afterTime T, afterID int64, action *string, off, lim int64) ([]*R, error)
 	AuditLogListByRequest(ctx context.Context, requestID string, from, to, afterTime T, afterID int64, action *string, off, lim int64) ([]*R, error)
 	AuditLogListByRequestDesc(ctx context.Context, requestID string, from, to, afterTime T, afterID int64, action *string, off, lim int64) ([]*R, error)
+	AuditLogListByClientRequest(ctx context.Context, clientRequestID string, from, to, afterTime T, afterID int64, action *string, off, lim int64) ([]*R, error)
+	AuditLogListByClientRequestDesc(ctx context.Context, clientRequestID string, from, to, afterTime T, afterID int64, action *string, off, lim int64) ([]*R, error)
 	AuditLogListNewest(ctx context.Context, off, lim int64) ([]*R, error)
 	AuditLogListAfterID(ctx context.Context, afterID, off, lim int64) ([]*R, error)
 	AuditLogComplete(ctx context.Context, status string, responseData J, errorMessage *string, durationMS *float64, id int64) (*R, error)
@@ -64,22 +67,23 @@ type Audit[R ~AuditRow[T, J], T Time, J JSON] struct {
 func eventOf[R ~AuditRow[T, J], T Time, J JSON](r *R) db.AuditLog {
 	e := AuditRow[T, J](*r)
 	return db.AuditLog{
-		ID:           e.ID,
-		EventID:      e.EventID,
-		RequestID:    e.RequestID,
-		TraceID:      str(e.TraceID),
-		UserID:       str(e.UserID),
-		APIKeyID:     str(e.ApiKeyID),
-		ClientIP:     str(e.ClientIp),
-		Action:       e.Action,
-		ResourceType: e.ResourceType,
-		ResourceID:   str(e.ResourceID),
-		RequestData:  jsonOf(e.RequestData),
-		ResponseData: jsonOf(e.ResponseData),
-		Status:       e.Status,
-		ErrorMessage: str(e.ErrorMessage),
-		DurationMS:   e.DurationMs,
-		CreatedAt:    timeOf(e.CreatedAt),
+		ID:              e.ID,
+		EventID:         e.EventID,
+		RequestID:       e.RequestID,
+		ClientRequestID: str(e.ClientRequestID),
+		TraceID:         str(e.TraceID),
+		UserID:          str(e.UserID),
+		APIKeyID:        str(e.ApiKeyID),
+		ClientIP:        str(e.ClientIp),
+		Action:          e.Action,
+		ResourceType:    e.ResourceType,
+		ResourceID:      str(e.ResourceID),
+		RequestData:     jsonOf(e.RequestData),
+		ResponseData:    jsonOf(e.ResponseData),
+		Status:          e.Status,
+		ErrorMessage:    str(e.ErrorMessage),
+		DurationMS:      e.DurationMs,
+		CreatedAt:       timeOf(e.CreatedAt),
 	}
 }
 
@@ -91,7 +95,7 @@ func event[R ~AuditRow[T, J], T Time, J JSON](r *R, err error) (db.AuditLog, err
 }
 
 func (r Audit[R, T, J]) Insert(ctx context.Context, in db.AuditLogCreate) (db.AuditLog, error) {
-	return event(r.Write.AuditLogInsert(ctx, in.EventID, in.RequestID, nullStr(in.TraceID), nullStr(in.UserID),
+	return event(r.Write.AuditLogInsert(ctx, in.EventID, in.RequestID, nullStr(in.ClientRequestID), nullStr(in.TraceID), nullStr(in.UserID),
 		nullStr(in.APIKeyID), nullStr(in.ClientIP), in.Action, in.ResourceType, nullStr(in.ResourceID),
 		J(in.RequestData), J(in.ResponseData), in.Status, nullStr(in.ErrorMessage), in.DurationMS, T(in.CreatedAt)))
 }
@@ -100,8 +104,8 @@ func (r Audit[R, T, J]) Get(ctx context.Context, id int64) (db.AuditLog, error) 
 	return event(r.Read.AuditLogGetByID(ctx, id))
 }
 
-// List reads by the index of what q selects: the request's, the user's,
-// or the window's.
+// List reads by the index of what q selects: the request's, the client
+// request's, the user's, or the window's.
 func (r Audit[R, T, J]) List(ctx context.Context, q db.AuditQuery) ([]db.AuditLog, error) {
 	var list listFunc[R, T]
 	switch {
@@ -111,6 +115,13 @@ func (r Audit[R, T, J]) List(ctx context.Context, q db.AuditQuery) ([]db.AuditLo
 				return r.Read.AuditLogListByRequestDesc(ctx, q.RequestID, from, to, at, id, act, off, lim)
 			}
 			return r.Read.AuditLogListByRequest(ctx, q.RequestID, from, to, at, id, act, off, lim)
+		}
+	case q.ClientRequestID != "":
+		list = func(ctx context.Context, from, to, at T, id int64, act *string, off, lim int64) ([]*R, error) {
+			if q.Newest {
+				return r.Read.AuditLogListByClientRequestDesc(ctx, q.ClientRequestID, from, to, at, id, act, off, lim)
+			}
+			return r.Read.AuditLogListByClientRequest(ctx, q.ClientRequestID, from, to, at, id, act, off, lim)
 		}
 	case q.UserID != "":
 		list = func(ctx context.Context, from, to, at T, id int64, act *string, off, lim int64) ([]*R, error) {
