@@ -133,7 +133,7 @@ func TestPageChecked(t *testing.T) {
 }
 
 func TestErrorMessage(t *testing.T) {
-	_, err := db.APIKeyCreate{Name: "n", Prefix: "p", KeyHash: "h", UserID: "secret\x00value"}.Checked()
+	_, err := db.AuditLogCreate{RequestID: "r", Action: "a", ResourceType: "t", Status: "s", UserID: "secret\x00value"}.Checked()
 	require.ErrorIs(t, err, db.ErrInvalid)
 	assert.Equal(t, "mcpstore: invalid input: user_id: contains the NUL character", err.Error())
 	assert.NotContains(t, err.Error(), "secret", "an error never quotes the input")

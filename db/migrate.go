@@ -4,9 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -31,6 +31,10 @@ type Migrations struct {
 	// in-memory SQLite database, which only lives in the Store's connection.
 	KeepOpen bool
 	Logger   *slog.Logger
+	// MapError is the engine's error mapping (Engine.MapError): a
+	// migration that fails for the database's reasons (unreachable, a
+	// statement refused) fails with the same kinds as any other method.
+	MapError func(error) *Error
 }
 
 func (m Migrations) provider() (*goose.Provider, error) {
@@ -59,7 +63,7 @@ func (m Migrations) provider() (*goose.Provider, error) {
 func (m Migrations) run(ctx context.Context, op string, fn func(*goose.Provider) error) error {
 	p, err := m.provider()
 	if err != nil {
-		return migrationError(op, err)
+		return m.error(op, err)
 	}
 	err = fn(p)
 	if !m.KeepOpen {
@@ -67,7 +71,7 @@ func (m Migrations) run(ctx context.Context, op string, fn func(*goose.Provider)
 			err = cerr
 		}
 	}
-	return migrationError(op, err)
+	return m.error(op, err)
 }
 
 // Up applies every pending migration.
@@ -104,7 +108,10 @@ func (m Migrations) Status(ctx context.Context) ([]MigrationState, error) {
 	return out, err
 }
 
-func migrationError(op string, err error) error {
+// error maps an error of goose, or of the database below it, to an *Error
+// named op.
+func (m Migrations) error(op string, err error) error {
+	var out *Error
 	switch {
 	case err == nil:
 		return nil
@@ -112,13 +119,19 @@ func migrationError(op string, err error) error {
 		return &Error{Op: op, Kind: ErrNotFound, Msg: "no applied migration to roll back"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &Error{Op: op, Kind: ErrUnavailable, Msg: "migration interrupted", Cause: ctxErr(err)}
+	case m.MapError != nil:
+		out = m.MapError(err)
+	default:
+		out = &Error{Kind: ErrDatabase, Msg: "migration failed"}
 	}
-	return &Error{Op: op, Kind: ErrDatabase, Msg: fmt.Sprint(err)}
+	out.Op = op
+	return out
 }
 
-func ctxErr(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return context.DeadlineExceeded
-	}
-	return context.Canceled
+// MigrationState is the state of one migration.
+type MigrationState struct {
+	Version   int64
+	Source    string // the migration's file name
+	Applied   bool
+	AppliedAt time.Time
 }

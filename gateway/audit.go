@@ -249,13 +249,17 @@ type Auditor struct {
 	aggMu     sync.Mutex
 	spoolShut bool
 
-	// mu guards closed and the closing of events against Record: Record
-	// holds it shared while it queues, Close exclusively to close.
-	mu     sync.RWMutex
-	closed bool
-	events chan queued   // without a spool
-	kick   chan struct{} // wakes the collector
-	kickAt int           // queued events that make Record wake it
+	// senders counts the Records under way, and holds closing once Close
+	// has begun: Record takes no lock, so that one waiting for room in the
+	// queue, or arriving while Close waits for the writers, answers by its
+	// context (or at once, closed) instead of waiting for Close. Whoever
+	// brings the count to zero after Close began (Close itself when no
+	// Record is under way) shuts the queue or the spool, once.
+	senders  atomic.Int64
+	shutOnce sync.Once
+	events   chan queued   // without a spool
+	kick     chan struct{} // wakes the collector
+	kickAt   int           // queued events that make Record wake it
 
 	batches chan batch // from the collector to the writers
 	// free holds stored batches' slices, emptied, for the collector to
@@ -381,12 +385,12 @@ func (a *Auditor) Record(ctx context.Context, ev db.AuditLogCreate) error {
 		a.invalid.Add(1)
 		return err
 	}
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	if a.closed {
+	if a.senders.Add(1) >= closing {
+		a.leave()
 		a.dropped.Add(1)
 		return ErrAuditorClosed
 	}
+	defer a.leave()
 	if ev.Action == ActionAuth && a.underPressure() {
 		a.agg.add(&ev)
 		a.count(repaired)
@@ -404,6 +408,38 @@ func (a *Auditor) Record(ctx context.Context, ev db.AuditLogCreate) error {
 	}
 	a.count(repaired)
 	return nil
+}
+
+// closing is added to Auditor.senders when Close begins: far above any
+// count of Records under way.
+const closing = 1 << 62
+
+// leave ends a Record, shutting the queue or the spool when it is the last
+// one out after Close began.
+func (a *Auditor) leave() {
+	if a.senders.Add(-1) == closing {
+		a.shut()
+	}
+}
+
+// shut closes the queue, or flushes the counted refusals to the spool and
+// closes it, once no Record is under way: in a goroutine, as the writers
+// may take a while to drain what it waits for.
+func (a *Auditor) shut() {
+	a.shutOnce.Do(func() {
+		go func() {
+			if a.spool != nil {
+				a.aggMu.Lock()
+				a.flushAggregates(time.Time{}, true)
+				a.spoolShut = true
+				a.aggMu.Unlock()
+				a.spool.close()
+			} else {
+				close(a.events)
+				a.wakeCollector()
+			}
+		}()
+	})
 }
 
 func (a *Auditor) count(repaired bool) {
@@ -508,23 +544,11 @@ func (a *Auditor) Stats() AuditStats {
 //	err := auditor.Close(ctx)
 func (a *Auditor) Close(ctx context.Context) error {
 	a.closeOnce.Do(func() {
-		// In a goroutine: taking the lock waits for Records blocked on a
-		// full queue, which the writers may take a while to empty.
-		go func() {
-			a.mu.Lock()
-			a.closed = true
-			a.mu.Unlock()
-			if a.spool != nil {
-				a.aggMu.Lock()
-				a.flushAggregates(time.Time{}, true)
-				a.spoolShut = true
-				a.aggMu.Unlock()
-				a.spool.close()
-			} else {
-				close(a.events)
-				a.wakeCollector()
-			}
-		}()
+		// Records blocked on a full queue, which the writers may take a
+		// while to empty, shut it as the last of them leaves.
+		if a.senders.Add(closing) == closing {
+			a.shut()
+		}
 	})
 	select {
 	case <-a.done:
@@ -827,18 +851,39 @@ func (a *Auditor) fail(batch []db.AuditLogCreate, segs []*segment, err error) {
 
 // ListByRequestID returns the stored events of one request, oldest first.
 func (a *Auditor) ListByRequestID(ctx context.Context, requestID string) ([]db.AuditLog, error) {
-	return a.store.AuditLogs().ListByRequestID(ctx, requestID)
+	if err := db.CheckText("request_id", requestID, 1, db.MaxShortLen); err != nil {
+		return nil, err
+	}
+	return a.every(ctx, db.AuditQuery{RequestID: requestID})
 }
 
 // ListByClientRequestID returns the stored events a client sent under its
 // own request id, oldest first.
 func (a *Auditor) ListByClientRequestID(ctx context.Context, clientRequestID string) ([]db.AuditLog, error) {
-	return a.store.AuditLogs().ListByClientRequestID(ctx, clientRequestID)
+	if err := db.CheckText("client_request_id", clientRequestID, 1, db.MaxShortLen); err != nil {
+		return nil, err
+	}
+	return a.every(ctx, db.AuditQuery{ClientRequestID: clientRequestID})
+}
+
+// every returns every stored event q selects.
+func (a *Auditor) every(ctx context.Context, q db.AuditQuery) ([]db.AuditLog, error) {
+	var out []db.AuditLog
+	for ev, err := range a.store.AuditLogs().All(ctx, q) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
 }
 
 // ListByUser returns a page of one user's stored events, newest first.
 func (a *Auditor) ListByUser(ctx context.Context, userID string, p db.Page) ([]db.AuditLog, error) {
-	return a.store.AuditLogs().ListByUser(ctx, userID, p)
+	if err := db.CheckText("user_id", userID, 1, db.MaxShortLen); err != nil {
+		return nil, err
+	}
+	return a.store.AuditLogs().List(ctx, db.AuditQuery{UserID: userID, Newest: true, Limit: p.Limit, Offset: p.Offset})
 }
 
 // ListByTimeRange returns a page of the stored events in [from, to), oldest

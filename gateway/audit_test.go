@@ -240,6 +240,55 @@ func TestAuditorDropModeNeverBlocks(t *testing.T) {
 
 // In the default wait mode, a full buffer makes Record wait until the
 // writer catches up, and nothing is lost.
+// While Close waits for the writers (here, for the database), a Record
+// answers by its own context: it once waited for the Auditor's lock, which
+// Close held, whatever its context said.
+func TestAuditorRecordDuringClose(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			s, url := blockableStore(t, engine)
+			release := blockWrites(t, engine, url)
+			a := gateway.NewAuditor(s, gateway.AuditorOptions{
+				BufferSize: 4, BatchSize: 2, FlushInterval: 5 * time.Millisecond, Writers: 1,
+				RetryMinDelay: 5 * time.Millisecond, RetryMaxDelay: 20 * time.Millisecond,
+			})
+			// Records until the buffer is full: the last one waits for room.
+			filling := make(chan int, 1)
+			go func() {
+				i := 0
+				for ; a.Record(context.Background(), auditEvent(i)) == nil; i++ {
+				}
+				filling <- i
+			}()
+			eventually(t, "the buffer to fill", func() bool { return a.Stats().Recorded >= 4 })
+			time.Sleep(100 * time.Millisecond) // the last Record waits for room
+			closed := make(chan error, 1)
+			go func() { closed <- a.Close(context.Background()) }()
+			time.Sleep(100 * time.Millisecond) // Close waits for the writers
+
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			recorded := make(chan error, 1)
+			go func() { recorded <- a.Record(ctx, auditEvent(-1)) }()
+			select {
+			case err := <-recorded:
+				assert.ErrorIs(t, err, gateway.ErrAuditorClosed)
+			case <-time.After(10 * time.Second):
+				t.Error("Record waited past its context while Close waited")
+			}
+			release()
+			require.NoError(t, <-closed)
+			n := <-filling
+			rows, distinct := stored(t, s)
+			assert.EqualValues(t, n, rows, "every event recorded before Close is stored")
+			assert.EqualValues(t, n, distinct)
+			st := a.Stats()
+			assert.EqualValues(t, n, st.Recorded)
+			assert.EqualValues(t, 2, st.Dropped, "the Record during Close and the filler's last")
+		})
+	}
+}
+
 func TestAuditorWaitModeBlocksAndLosesNothing(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {

@@ -117,14 +117,18 @@ func FuzzKeyFormat(f *testing.F) {
 // toolNameRE is the MCP specification's rule for tool names.
 var toolNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 
-// FuzzToolName: ValidateToolName accepts exactly the names of the
-// specification, and ParseQualifiedName inverts QualifiedName.
+// FuzzToolName: ValidateToolName and the repository's rule,
+// db.CheckToolName, accept exactly the names of the specification, and
+// ParseQualifiedName inverts QualifiedName.
 func FuzzToolName(f *testing.F) {
 	f.Add("read_file", "files")
 	f.Fuzz(func(t *testing.T, name, server string) {
 		err := ValidateToolName(name)
 		if ok := toolNameRE.MatchString(name); ok != (err == nil) {
 			t.Fatalf("ValidateToolName(%q) = %v, the rule says valid=%v", name, err, ok)
+		}
+		if dbErr := db.CheckToolName(name); (dbErr == nil) != (err == nil) {
+			t.Fatalf("db.CheckToolName(%q) = %v, ValidateToolName %v", name, dbErr, err)
 		}
 		if err != nil {
 			var te *ToolError

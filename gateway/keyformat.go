@@ -119,3 +119,9 @@ func keyHash(raw string) [sha256.Size]byte {
 
 // hashHex is the stored form of a key hash.
 func hashHex(h [sha256.Size]byte) string { return hex.EncodeToString(h[:]) }
+
+// HashKey returns what mcpstore stores of a raw key, db.APIKey.KeyHash: its
+// SHA-256 in lowercase hex, 64 characters. A key made elsewhere and stored
+// with this hash (APIKeys().Create) is looked up by APIKeys().GetByHash;
+// Keys.Verify also needs the key to be well formed (KeyPattern).
+func HashKey(raw string) string { return hashHex(keyHash(raw)) }

@@ -366,7 +366,7 @@ func (k *Keys) Issue(ctx context.Context, in IssueOptions) (string, KeyInfo, err
 		Name:        in.Name,
 		Prefix:      raw[:KeyDisplayLen],
 		KeyHash:     hashHex(keyHash(raw)),
-		UserID:      in.Owner,
+		Owner:       in.Owner,
 		Roles:       in.Roles,
 		Permissions: in.Permissions,
 		ExpiresAt:   exp,
@@ -375,7 +375,7 @@ func (k *Keys) Issue(ctx context.Context, in IssueOptions) (string, KeyInfo, err
 	if err != nil {
 		return "", KeyInfo{}, fmt.Errorf("gateway: issue API key: %w", err)
 	}
-	k.log.InfoContext(ctx, "gateway: API key issued", "key_id", row.ID, "prefix", row.Prefix, "owner", row.UserID)
+	k.log.InfoContext(ctx, "gateway: API key issued", "key_id", row.ID, "prefix", row.Prefix, "owner", row.Owner)
 	return raw, keyInfoOf(row), nil
 }
 
@@ -566,7 +566,7 @@ func (k *Keys) entryOf(r db.APIKey) *keyEntry {
 		principal: Principal{
 			KeyID:       r.ID,
 			KeyName:     r.Name,
-			Owner:       r.UserID,
+			Owner:       r.Owner,
 			Roles:       r.Roles,
 			Permissions: r.Permissions,
 			ExpiresAt:   r.ExpiresAt,
@@ -641,7 +641,7 @@ func (k *Keys) Rotate(ctx context.Context, id string, grace time.Duration) (stri
 			Name:        old.Name,
 			Prefix:      raw[:KeyDisplayLen],
 			KeyHash:     hashHex(keyHash(raw)),
-			UserID:      old.UserID,
+			Owner:       old.Owner,
 			Roles:       old.Roles,
 			Permissions: old.Permissions,
 			ExpiresAt:   exp,
@@ -680,13 +680,18 @@ func (k *Keys) Get(ctx context.Context, id string) (KeyInfo, error) {
 
 // List returns a page of all keys, oldest first, without their hashes.
 func (k *Keys) List(ctx context.Context, p db.Page) ([]KeyInfo, error) {
-	return keyInfosOf(k.store.APIKeys().List(ctx, p))
+	return keyInfosOf(k.store.APIKeys().List(ctx, db.KeyQuery{Limit: p.Limit, Offset: p.Offset}))
 }
 
 // ListByOwner returns a page of the keys of one owner, oldest first,
-// without their hashes.
-func (k *Keys) ListByOwner(ctx context.Context, owner string, p db.Page) ([]KeyInfo, error) {
-	return keyInfosOf(k.store.APIKeys().ListByUser(ctx, owner, false, p))
+// without their hashes; only the active ones when activeOnly (those not
+// deactivated: revoked or expired keys count as active until deactivated).
+func (k *Keys) ListByOwner(ctx context.Context, owner string, activeOnly bool, p db.Page) ([]KeyInfo, error) {
+	if err := db.CheckText("owner", owner, 1, db.MaxShortLen); err != nil {
+		return nil, err
+	}
+	q := db.KeyQuery{Owner: owner, ActiveOnly: activeOnly, Limit: p.Limit, Offset: p.Offset}
+	return keyInfosOf(k.store.APIKeys().List(ctx, q))
 }
 
 func keyInfosOf(rows []db.APIKey, err error) ([]KeyInfo, error) {
@@ -705,7 +710,7 @@ func keyInfoOf(r db.APIKey) KeyInfo {
 		ID:           r.ID,
 		Name:         r.Name,
 		Prefix:       r.Prefix,
-		Owner:        r.UserID,
+		Owner:        r.Owner,
 		Roles:        r.Roles,
 		Permissions:  r.Permissions,
 		Active:       r.IsActive,

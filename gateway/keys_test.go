@@ -3,6 +3,8 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,8 +103,10 @@ func TestKeysIssueVerify(t *testing.T) {
 		row, err := s.APIKeys().Get(ctx, info.ID)
 		require.NoError(t, err)
 		assert.Equal(t, info.Prefix, row.Prefix)
-		assert.Len(t, row.KeyHash, 64)
-		byHash, err := s.APIKeys().GetByHash(ctx, row.KeyHash)
+		sum := sha256.Sum256([]byte(raw))
+		assert.Equal(t, hex.EncodeToString(sum[:]), row.KeyHash, "the documented form")
+		assert.Equal(t, gateway.HashKey(raw), row.KeyHash)
+		byHash, err := s.APIKeys().GetByHash(ctx, gateway.HashKey(raw))
 		require.NoError(t, err)
 		assert.Equal(t, info.ID, byHash.ID)
 
@@ -117,10 +121,17 @@ func TestKeysIssueVerify(t *testing.T) {
 		list, err := k.List(ctx, db.Page{})
 		require.NoError(t, err)
 		assert.Len(t, list, 2)
-		mine, err := k.ListByOwner(ctx, "alice", db.Page{})
+		mine, err := k.ListByOwner(ctx, "alice", false, db.Page{})
 		require.NoError(t, err)
 		require.Len(t, mine, 1)
 		assert.Equal(t, info.ID, mine[0].ID)
+		require.NoError(t, s.APIKeys().Deactivate(ctx, info.ID))
+		active, err := k.ListByOwner(ctx, "alice", true, db.Page{})
+		require.NoError(t, err)
+		assert.Empty(t, active, "only the active keys")
+		mine, err = k.ListByOwner(ctx, "alice", false, db.Page{})
+		require.NoError(t, err)
+		assert.Len(t, mine, 1)
 	})
 }
 
@@ -397,15 +408,16 @@ func TestKeysRotate(t *testing.T) {
 	})
 }
 
-// Of several rotations of one key at once, one replaces it and the others
-// fail with ErrConflict: never two replacement keys.
+// Of 32 rotations of one key at once, exactly one replaces it and the
+// others fail with ErrConflict: never two replacement keys (reading the key
+// without APIKeys.GetForUpdate's lock, PostgreSQL made several).
 func TestKeysRotateConcurrently(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s db.Store) {
 		ctx := t.Context()
 		k := newKeys(t, s, gateway.KeysOptions{})
 		_, old, err := k.Issue(ctx, gateway.IssueOptions{Name: "k"})
 		require.NoError(t, err)
-		const n = 8
+		const n = 32
 		errs := make(chan error, n)
 		start := make(chan struct{})
 		var wg sync.WaitGroup

@@ -216,7 +216,7 @@ func TestIssueRefusesMalformedPatterns(t *testing.T) {
 	k := newKeys(t, s, gateway.KeysOptions{})
 	_, _, err := k.Issue(t.Context(), gateway.IssueOptions{Name: "k", Permissions: []string{"tools:call:*", `resources:read:a\b`}})
 	assert.ErrorContains(t, err, "permissions")
-	keys, err := s.APIKeys().List(t.Context(), db.Page{})
+	keys, err := s.APIKeys().List(t.Context(), db.KeyQuery{})
 	require.NoError(t, err)
 	assert.Empty(t, keys, "nothing written")
 }

@@ -297,7 +297,7 @@ func syncTx(ctx context.Context, tools db.ToolRepository, serverID string, want 
 	if err := tools.LockServer(ctx, serverID); err != nil {
 		return rep, err
 	}
-	stored, err := tools.ListByServer(ctx, serverID)
+	stored, err := serverTools(ctx, tools, serverID)
 	if err != nil {
 		return rep, err
 	}
@@ -336,6 +336,20 @@ func syncTx(ctx context.Context, tools db.ToolRepository, serverID string, want 
 		rep.Removed = append(rep.Removed, t.Name)
 	}
 	return rep, nil
+}
+
+// serverTools returns every tool of serverID, active or not, in name
+// order.
+func serverTools(ctx context.Context, tools db.ToolRepository, serverID string) ([]db.Tool, error) {
+	var out []db.Tool
+	for t, err := range tools.All(ctx, db.ToolQuery{ServerID: serverID, Limit: db.MaxLimit}) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b db.Tool) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
 
 // diff returns the update that turns cur into w, setting only the columns
@@ -416,7 +430,7 @@ func (r *Registry) Tools(ctx context.Context, serverID string) ([]RegisteredTool
 	if err := validateServerID(serverID); err != nil {
 		return nil, err
 	}
-	all, err := r.store.Tools().ListByServer(ctx, serverID)
+	all, err := serverTools(ctx, r.store.Tools(), serverID)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: list tools of a server: %w", err)
 	}
@@ -433,15 +447,13 @@ func (r *Registry) Tools(ctx context.Context, serverID string) ([]RegisteredTool
 // (id) order, each with its qualified name. Tools of no server (server id
 // "", written through the repository directly) are left out.
 func (r *Registry) List(ctx context.Context, p db.Page) ([]RegisteredTool, error) {
-	rows, err := r.store.Tools().ListActive(ctx, p)
+	rows, err := r.store.Tools().List(ctx, db.ToolQuery{ActiveOnly: true, HasServer: true, Limit: p.Limit, Offset: p.Offset})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: list tools: %w", err)
 	}
-	out := make([]RegisteredTool, 0, len(rows))
-	for _, t := range rows {
-		if t.ServerID != "" {
-			out = append(out, registered(t))
-		}
+	out := make([]RegisteredTool, len(rows))
+	for i, t := range rows {
+		out[i] = registered(t)
 	}
 	return out, nil
 }
@@ -451,19 +463,11 @@ func (r *Registry) List(ctx context.Context, p db.Page) ([]RegisteredTool, error
 // outside a transaction: a Sync running meanwhile may show in part.
 func (r *Registry) All(ctx context.Context) ([]RegisteredTool, error) {
 	var out []RegisteredTool
-	for off := 0; ; off += db.MaxLimit {
-		rows, err := r.store.Tools().ListActive(ctx, db.Page{Limit: db.MaxLimit, Offset: off})
+	for t, err := range r.store.Tools().All(ctx, db.ToolQuery{ActiveOnly: true, HasServer: true, Limit: db.MaxLimit}) {
 		if err != nil {
 			return nil, fmt.Errorf("gateway: list tools: %w", err)
 		}
-		for _, t := range rows {
-			if t.ServerID != "" {
-				out = append(out, registered(t))
-			}
-		}
-		if len(rows) < db.MaxLimit {
-			break
-		}
+		out = append(out, registered(t))
 	}
 	slices.SortFunc(out, func(a, b RegisteredTool) int { return strings.Compare(a.QualifiedName, b.QualifiedName) })
 	return out, nil

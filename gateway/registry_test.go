@@ -52,8 +52,9 @@ func respaced(t gateway.Tool) gateway.Tool {
 // rows returns every stored row of a server, active or not, by name.
 func rows(t *testing.T, s db.Store, serverID string) []db.Tool {
 	t.Helper()
-	out, err := s.Tools().ListByServer(t.Context(), serverID)
+	out, err := s.Tools().List(t.Context(), db.ToolQuery{ServerID: serverID, Limit: db.MaxLimit})
 	require.NoError(t, err)
+	slices.SortFunc(out, func(a, b db.Tool) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -319,7 +320,7 @@ func TestRegistrySyncRefusesInvalid(t *testing.T) {
 				}
 			})
 		}
-		all, err := s.Tools().List(ctx, db.Page{})
+		all, err := s.Tools().List(ctx, db.ToolQuery{})
 		require.NoError(t, err)
 		assert.Len(t, all, 2, "no other server got anything either")
 
@@ -410,6 +411,34 @@ func TestRegistryServersKeptApart(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, rest, 1)
 		assert.Less(t, page[1].ID, rest[0].ID, "pages in registration order")
+	})
+}
+
+// Tools of no server, written through the repository, are left out of the
+// registry's lists without shortening a page: List once filtered them out
+// after its LIMIT, so a page came back short while tools remained.
+func TestRegistryListFullPages(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s db.Store) {
+		ctx := t.Context()
+		reg := gateway.NewRegistry(s, gateway.RegistryOptions{})
+		for _, name := range []string{"a", "b", "c"} {
+			_, err := s.Tools().Create(ctx, db.ToolCreate{Name: name, InputSchema: json.RawMessage(`{"type":"object"}`)})
+			require.NoError(t, err)
+		}
+		_, err := reg.Sync(ctx, "srv", []gateway.Tool{mcpTool("x", ""), mcpTool("y", ""), mcpTool("z", "")})
+		require.NoError(t, err)
+		_, err = s.Tools().Create(ctx, db.ToolCreate{Name: "d", InputSchema: json.RawMessage(`{"type":"object"}`)})
+		require.NoError(t, err)
+
+		page, err := reg.List(ctx, db.Page{Limit: 2})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"x", "y"}, names(page), "a full page")
+		rest, err := reg.List(ctx, db.Page{Limit: 2, Offset: 2})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"z"}, names(rest))
+		all, err := reg.All(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"x", "y", "z"}, names(all))
 	})
 }
 
@@ -560,7 +589,7 @@ func TestRegistryLookupErrors(t *testing.T) {
 		small := gateway.NewRegistry(s, gateway.RegistryOptions{MaxTools: 2})
 		_, err = small.Sync(ctx, "srv", []gateway.Tool{mcpTool("a", ""), mcpTool("b", ""), mcpTool("c", "")})
 		assert.ErrorIs(t, err, db.ErrInvalid)
-		n, err := s.Tools().List(ctx, db.Page{})
+		n, err := s.Tools().List(ctx, db.ToolQuery{})
 		require.NoError(t, err)
 		assert.Empty(t, n)
 

@@ -3,7 +3,6 @@ package gateway
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/mcpstore/mcpstore/db"
 )
@@ -63,26 +62,13 @@ func (e *ToolError) Unwrap() error { return db.ErrInvalid }
 
 // ValidateToolName checks a tool name against the MCP specification
 // (2025-11-25): 1 to 128 characters, each an ASCII letter, a digit, '_', '-'
-// or '.'. Names are case-sensitive. The error is a *ToolError.
+// or '.'. Names are case-sensitive. It is db.CheckToolName, the rule the
+// repository applies to every stored name, with the error a *ToolError.
 func ValidateToolName(name string) error {
-	fail := func(msg string) error { return &ToolError{Index: -1, Tool: name, Field: "name", Msg: msg} }
-	if name == "" {
-		return fail("must not be empty")
-	}
-	if n := utf8.RuneCountInString(name); n > MaxToolNameLen {
-		return fail(fmt.Sprintf("must be at most %d characters, got %d", MaxToolNameLen, n))
-	}
-	for _, r := range name {
-		if !validToolNameRune(r) {
-			return fail(fmt.Sprintf("character %q not allowed: use A-Z, a-z, 0-9, '_', '-' and '.'", r))
-		}
+	if err := db.CheckToolName(name); err != nil {
+		return &ToolError{Index: -1, Tool: name, Field: "name", Msg: dbMsg(err)}
 	}
 	return nil
-}
-
-func validToolNameRune(r rune) bool {
-	return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') ||
-		r == '_' || r == '-' || r == '.'
 }
 
 // validateServerID checks a server id: 1 to db.MaxShortLen characters of

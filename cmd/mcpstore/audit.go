@@ -24,10 +24,11 @@ func init() {
 const auditUsage = `usage:
   mcpstore audit tail [-n N] [-f]                 the newest N events (default 10), oldest first; -f keeps following
   mcpstore audit query --request R | --client-request R | --user U | --since DURATION | --from TIME [--to TIME]
-                       [--action A] [--limit N] [--offset N]
+                       (a request or a user, with a time range or not) [--action A] [--limit N] [--offset N]
   mcpstore audit stats [--since DURATION]         counts and latency percentiles (default the last 24h)
   mcpstore audit prune --older-than DURATION      delete older events and print how many
-  mcpstore audit export [--format jsonl|csv] [--since DURATION | --from TIME [--to TIME]] [--action A]
+  mcpstore audit export [--format jsonl|csv] [--request R | --user U] [--since DURATION | --from TIME [--to TIME]]
+                        [--action A]                every event selected, as query selects them
 durations: 90m, 12h, 7d; times: RFC 3339 (2026-03-01T10:00:00Z) or a date (2026-03-01)
 with --json, tail prints one JSON object per line`
 
@@ -245,16 +246,62 @@ func millis(d *float64) string {
 	return strconv.FormatFloat(math.Round(*d*1000)/1000, 'f', -1, 64) + "ms"
 }
 
+// auditSelection is what audit query and audit export select, read from
+// their flags into one db.AuditQuery, which both read with the repository's
+// All: one request's events, one user's (newest first), a time window's, or
+// (export only) every event, with an optional action.
+type auditSelection struct {
+	request, clientRequest, user, action *string
+	r                                    timeRange
+}
+
+func addSelection(fs *flag.FlagSet) *auditSelection {
+	a := &auditSelection{
+		request:       fs.String("request", "", "the events of this request id (the server's)"),
+		clientRequest: fs.String("client-request", "", "the events a client sent under this request id of its own (X-Request-Id)"),
+		user:          fs.String("user", "", "the events of this user, newest first"),
+		action:        fs.String("action", "", "only events of this action"),
+	}
+	a.r.add(fs)
+	return a
+}
+
+// query returns the selection of the flags given; with required, one of
+// --request, --user or a time range must be. Without a time range, the
+// window ends when the command started: an export is of the events stored
+// before it began.
+func (a *auditSelection) query(name string, fs *flag.FlagSet, required bool) (db.AuditQuery, error) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	ids := 0
+	for _, f := range []string{"request", "client-request", "user"} {
+		if given[f] {
+			ids++
+		}
+	}
+	switch {
+	case ids > 1:
+		return db.AuditQuery{}, usagef("%s: give one of --request, --client-request and --user", name)
+	case required && ids == 0 && !a.r.set():
+		return db.AuditQuery{}, usagef("%s: give one of --request, --client-request, --user, or a time range (--since or --from/--to)", name)
+	}
+	from, to, err := a.r.window(name, time.Now(), 0)
+	if err != nil {
+		return db.AuditQuery{}, err
+	}
+	q := db.AuditQuery{RequestID: *a.request, ClientRequestID: *a.clientRequest, UserID: *a.user, Action: *a.action,
+		Newest: given["user"]}
+	if a.r.set() || !required {
+		q.From, q.To = from, to
+	}
+	return q, nil
+}
+
 func auditQuery(e *env, args []string) error {
 	fs := e.flags("audit query")
-	request := fs.String("request", "", "the events of this request id (the server's)")
-	clientRequest := fs.String("client-request", "", "the events a client sent under this request id of its own (X-Request-Id)")
-	user := fs.String("user", "", "the events of this user, newest first")
-	action := fs.String("action", "", "only events of this action (with a time range)")
+	sel := addSelection(fs)
 	limit := fs.Int("limit", db.DefaultLimit, "at most this many events")
 	offset := fs.Int("offset", 0, "skip this many events first")
-	var r timeRange
-	r.add(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -264,17 +311,7 @@ func auditQuery(e *env, args []string) error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	selectors := 0
-	for _, ok := range []bool{given["request"], given["client-request"], given["user"], r.set()} {
-		if ok {
-			selectors++
-		}
-	}
 	switch {
-	case selectors != 1:
-		return usagef("audit query: give one of --request, --client-request, --user, or a time range (--since or --from/--to)")
-	case given["action"] && !r.set():
-		return usagef("audit query: --action needs a time range")
 	case *limit < 1 || *limit > db.MaxLimit:
 		return usagef("audit query: --limit must be 1 to %d", db.MaxLimit)
 	case *offset < 0:
@@ -282,28 +319,27 @@ func auditQuery(e *env, args []string) error {
 	case (given["request"] || given["client-request"]) && (given["limit"] || given["offset"]):
 		return usagef("audit query: --request and --client-request return every event of the request: no --limit or --offset")
 	}
-	from, to, err := r.window("audit query", time.Now(), 0)
+	q, err := sel.query("audit query", fs, true)
 	if err != nil {
 		return err
+	}
+	max := -1 // every event of a request
+	if !given["request"] && !given["client-request"] {
+		q.Limit, q.Offset, max = *limit, *offset, *limit
 	}
 	s, err := e.open()
 	if err != nil {
 		return err
 	}
-	p := db.Page{Limit: *limit, Offset: *offset}
-	var events []db.AuditLog
-	switch {
-	case given["request"]:
-		events, err = s.AuditLogs().ListByRequestID(e.ctx, *request)
-	case given["client-request"]:
-		events, err = s.AuditLogs().ListByClientRequestID(e.ctx, *clientRequest)
-	case given["user"]:
-		events, err = s.AuditLogs().ListByUser(e.ctx, *user, p)
-	default:
-		events, err = s.AuditLogs().ListByDateRange(e.ctx, from, to, *action, p)
-	}
-	if err != nil {
-		return err
+	events := []db.AuditLog{}
+	for ev, err := range s.AuditLogs().All(e.ctx, q) {
+		if err != nil {
+			return err
+		}
+		if len(events) == max {
+			break
+		}
+		events = append(events, ev)
 	}
 	if e.json {
 		return printJSON(e.stdout, events)
@@ -438,7 +474,7 @@ func auditPrune(e *env, args []string) error {
 // event in pruneSteps slices of time so that a terminal can show how far
 // it has come; each slice is pruned in bounded batches.
 func prune(e *env, s db.Store, before time.Time) (int64, error) {
-	oldest, err := s.AuditLogs().List(e.ctx, db.Page{Limit: 1})
+	oldest, err := s.AuditLogs().List(e.ctx, db.AuditQuery{Limit: 1})
 	if err != nil || len(oldest) == 0 || !oldest[0].CreatedAt.Before(before) {
 		return 0, err
 	}
@@ -473,9 +509,7 @@ var exportColumns = []string{"id", "event_id", "created_at", "request_id", "trac
 func auditExport(e *env, args []string) error {
 	fs := e.flags("audit export")
 	format := fs.String("format", "jsonl", "jsonl or csv")
-	action := fs.String("action", "", "only events of this action")
-	var r timeRange
-	r.add(fs)
+	sel := addSelection(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -486,11 +520,11 @@ func auditExport(e *env, args []string) error {
 	if *format != "jsonl" && *format != "csv" {
 		return usagef("audit export: --format must be jsonl or csv")
 	}
-	// Without a range, every event stored before the export began.
-	from, to, err := r.window("audit export", time.Now(), 0)
+	q, err := sel.query("audit export", fs, false)
 	if err != nil {
 		return err
 	}
+	q.Limit = exportPage
 	s, err := e.open()
 	if err != nil {
 		return err
@@ -505,46 +539,36 @@ func auditExport(e *env, args []string) error {
 	}
 	progress := isTerminal(e.stderr)
 	total := 0
-	// Keyset paging: each page starts after the last event written, so a
-	// page costs no more the deeper the export is, and an event committed
-	// during the export can neither repeat an event nor push one out of a
-	// page.
-	var after db.AuditCursor
-	for {
-		page, err := s.AuditLogs().ListByDateRangeAfter(e.ctx, from, to, *action, after, exportPage)
+	// All pages by cursor: a page costs no more the deeper the export is,
+	// and an event committed during the export can neither repeat an event
+	// nor push one out of a page.
+	for ev, err := range s.AuditLogs().All(e.ctx, q) {
 		if err != nil {
 			return err
 		}
-		for _, ev := range page {
-			if cw != nil {
-				err = cw.Write(csvRow(ev))
-			} else {
-				err = writeJSONLine(w, ev)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		total += len(page)
 		if cw != nil {
-			cw.Flush()
-			if err := cw.Error(); err != nil {
-				return err
-			}
+			err = cw.Write(csvRow(ev))
+		} else {
+			err = writeJSONLine(w, ev)
 		}
-		if err := w.Flush(); err != nil {
+		if err != nil {
 			return err
 		}
-		if progress {
+		if total++; total%exportPage == 0 && progress {
 			fmt.Fprintf(e.stderr, "\rexported %d events", total)
 		}
-		if len(page) < exportPage {
-			break
+	}
+	if cw != nil {
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
 		}
-		after = page[len(page)-1].Cursor()
+	}
+	if err := w.Flush(); err != nil {
+		return err
 	}
 	if progress {
-		fmt.Fprintln(e.stderr)
+		fmt.Fprintf(e.stderr, "\rexported %d events\n", total)
 	}
 	return nil
 }

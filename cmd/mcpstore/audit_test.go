@@ -179,6 +179,10 @@ func TestAuditQuery(t *testing.T) {
 		to := time.Now().Add(-24 * time.Hour).UTC().Format(time.RFC3339)
 		assert.Equal(t, []string{"old0", "old1"}, requestIDs(t, c.ok("audit", "query", "--from", from, "--to", to, "--json")))
 		assert.Equal(t, []string{}, requestIDs(t, c.ok("audit", "query", "--user", "nobody", "--json")))
+		assert.Equal(t, []string{"r6", "r8"}, requestIDs(t, c.ok("audit", "query", "--user", "alice", "--action", "tools_list", "--json")),
+			"an action narrows any selection")
+		assert.Equal(t, []string{"r0", "r2"}, requestIDs(t, c.ok("audit", "query", "--user", "alice", "--since", "3h", "--json")),
+			"a user's events in a window")
 	})
 }
 
@@ -221,7 +225,7 @@ func TestAuditPrune(t *testing.T) {
 		js := c.ok("audit", "prune", "--older-than", "5h", "--json")
 		require.NoError(t, json.Unmarshal([]byte(js), &res), js)
 		assert.EqualValues(t, 5, res.Deleted, "r5..r9")
-		left, err := s.AuditLogs().List(t.Context(), db.Page{})
+		left, err := s.AuditLogs().List(t.Context(), db.AuditQuery{})
 		require.NoError(t, err)
 		assert.Len(t, left, 5)
 		for _, ev := range left {
@@ -283,6 +287,9 @@ func TestAuditExport(t *testing.T) {
 		assert.Equal(t, "r1", recent[0])
 		assert.Equal(t, "r0", recent[len(recent)-1])
 		assert.Len(t, jsonLines(t, c.ok("audit", "export", "--since", "1d", "--action", "tools_list")), 5)
+		// The selections of audit query: the same events, every one.
+		assert.Equal(t, []string{"r0", "r2", "r4", "r6", "r8"}, jsonLines(t, c.ok("audit", "export", "--user", "alice")), "newest first")
+		assert.Equal(t, []string{"r3"}, jsonLines(t, c.ok("audit", "export", "--request", "r3")))
 		assert.Empty(t, c.ok("audit", "export", "--since", "1s", "--format", "csv", "--action", "none")[len(strings.Join(exportColumns, ","))+1:])
 	})
 }

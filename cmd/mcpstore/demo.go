@@ -153,7 +153,7 @@ func demo(e *env, args []string) (err error) {
 	}
 
 	section(w, "Audit log")
-	events, err := store.AuditLogs().List(ctx, db.Page{Limit: db.MaxLimit})
+	events, err := store.AuditLogs().List(ctx, db.AuditQuery{Limit: db.MaxLimit})
 	if err != nil {
 		return err
 	}

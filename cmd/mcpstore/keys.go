@@ -166,7 +166,7 @@ func keysList(e *env, args []string) error {
 			p := db.Page{Limit: db.MaxLimit, Offset: off}
 			var page []gateway.KeyInfo
 			if userSet {
-				page, err = k.ListByOwner(e.ctx, *user, p)
+				page, err = k.ListByOwner(e.ctx, *user, false, p)
 			} else {
 				page, err = k.List(e.ctx, p)
 			}

@@ -63,12 +63,12 @@ func TestKeys(t *testing.T) {
 		raw2 := created.Key
 
 		store := openStore(t, c.dbURL)
-		all, err := store.APIKeys().List(t.Context(), db.Page{})
+		all, err := store.APIKeys().List(t.Context(), db.KeyQuery{})
 		require.NoError(t, err)
 		require.Len(t, all, 2)
 		first := all[0]
 		assert.Equal(t, "ci", first.Name)
-		assert.Equal(t, "alice", first.UserID)
+		assert.Equal(t, "alice", first.Owner)
 		assert.Equal(t, []string{"admin", "ops"}, first.Roles)
 		assert.Equal(t, []string{"tools:call:echo", "tools:call:search_*"}, first.Permissions)
 		assert.WithinDuration(t, first.CreatedAt.AddDate(0, 0, 30), first.ExpiresAt, 5*time.Second)

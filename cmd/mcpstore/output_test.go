@@ -71,9 +71,11 @@ func TestOutputEscapesControlCharacters(t *testing.T) {
 			ResourceID: hostile, Status: hostile, ErrorMessage: hostile, CreatedAt: time.Now().Add(-time.Minute),
 		})
 		require.NoError(t, err)
-		_, err = s.APIKeys().Create(ctx, db.APIKeyCreate{Name: hostile, Prefix: "mcp_x" + hostile, KeyHash: "h", UserID: hostile, Roles: []string{hostile}})
+		_, err = s.APIKeys().Create(ctx, db.APIKeyCreate{Name: hostile, Prefix: "mcp_x" + hostile, KeyHash: "h", Owner: hostile, Roles: []string{hostile}})
 		require.NoError(t, err)
-		_, err = s.Tools().Create(ctx, db.ToolCreate{ServerID: hostile, Name: "t" + hostile, Description: hostile, InputSchema: json.RawMessage(`{"type":"object"}`)})
+		// A tool name is refused unless MCP allows it (db.CheckToolName):
+		// the server id and description carry the hostile text.
+		_, err = s.Tools().Create(ctx, db.ToolCreate{ServerID: hostile, Name: "t", Description: hostile, InputSchema: json.RawMessage(`{"type":"object"}`)})
 		require.NoError(t, err)
 
 		tail := c.ok("audit", "tail")

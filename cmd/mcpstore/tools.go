@@ -2,7 +2,9 @@ package main
 
 import (
 	"flag"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mcpstore/mcpstore/db"
 )
@@ -26,25 +28,21 @@ func tools(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var list []db.Tool
 	serverSet := false
 	fs.Visit(func(f *flag.Flag) { serverSet = serverSet || f.Name == "server" })
-	if serverSet {
-		list, err = s.Tools().ListByServer(e.ctx, *server)
-	} else {
-		list, err = allTools(e, s)
-	}
-	if err != nil {
-		return err
-	}
-	if !*all {
-		active := list[:0]
-		for _, t := range list {
-			if t.IsActive {
-				active = append(active, t)
-			}
+	// --server '' selects the tools of no server, which a query cannot
+	// (its "" is every server): they are picked out here.
+	list := []db.Tool{}
+	for t, err := range s.Tools().All(e.ctx, db.ToolQuery{ServerID: *server, ActiveOnly: !*all, Limit: db.MaxLimit}) {
+		if err != nil {
+			return err
 		}
-		list = active
+		if !serverSet || t.ServerID == *server {
+			list = append(list, t)
+		}
+	}
+	if serverSet {
+		slices.SortFunc(list, func(a, b db.Tool) int { return strings.Compare(a.Name, b.Name) })
 	}
 	if e.json {
 		return printJSON(e.stdout, list)
@@ -54,19 +52,4 @@ func tools(e *env, args []string) error {
 		rows[i] = []string{strconv.FormatInt(t.ID, 10), orDash(t.ServerID), t.Name, strconv.FormatBool(t.IsActive), when(t.UpdatedAt), t.Description}
 	}
 	return table(e.stdout, []string{"ID", "SERVER", "NAME", "ACTIVE", "UPDATED", "DESCRIPTION"}, rows)
-}
-
-// allTools pages through every tool.
-func allTools(e *env, s db.Store) ([]db.Tool, error) {
-	out := []db.Tool{}
-	for off := 0; ; off += db.MaxLimit {
-		page, err := s.Tools().List(e.ctx, db.Page{Limit: db.MaxLimit, Offset: off})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if len(page) < db.MaxLimit {
-			return out, nil
-		}
-	}
 }

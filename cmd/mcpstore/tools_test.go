@@ -65,7 +65,7 @@ func TestUsageErrorsKeysAudit(t *testing.T) {
 		{"keys", "verify", "mcp_on_the_command_line"}, {"keys", "list", "--role", "x"},
 		{"audit"}, {"audit", "bogus"}, {"audit", "tail", "-n", "-1"}, {"audit", "tail", "-n", "x"}, {"audit", "tail", "extra"},
 		{"audit", "query"}, {"audit", "query", "--user", "u", "--request", "r"}, {"audit", "query", "--since", "1x"},
-		{"audit", "query", "--user", "u", "--action", "a"}, {"audit", "query", "--to", "2026-01-01"},
+		{"audit", "export", "--user", "u", "--request", "r"}, {"audit", "query", "--to", "2026-01-01"},
 		{"audit", "query", "--since", "1h", "--from", "2026-01-01"}, {"audit", "query", "--from", "yesterday"},
 		{"audit", "query", "--since", "1h", "--limit", "0"}, {"audit", "query", "--since", "1h", "--limit", "10001"},
 		{"audit", "query", "--since", "1h", "--offset", "-1"}, {"audit", "query", "--request", "r", "--limit", "5"},

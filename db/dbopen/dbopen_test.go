@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -46,6 +49,41 @@ func TestOpenUnreachablePostgres(t *testing.T) {
 	assert.Nil(t, s)
 	assert.ErrorIs(t, err, db.ErrUnavailable)
 	assert.NotContains(t, err.Error(), "hunter2", "the password never appears in an error")
+}
+
+// A database that cannot be reached during a migration is ErrUnavailable,
+// as for any other method, in the engine's words: it was ErrDatabase with
+// the driver's text (the address, the path).
+func TestMigrateUnreachable(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) {
+		cfg, err := pgxpool.ParseConfig("postgres://user:hunter2@127.0.0.1:1/x?connect_timeout=2")
+		require.NoError(t, err)
+		pool, err := pgxpool.NewWithConfig(t.Context(), cfg) // connects when first used
+		require.NoError(t, err)
+		defer pool.Close()
+		err = postgres.New(pool, postgres.Options{}).MigrateUp(t.Context())
+		assert.ErrorIs(t, err, db.ErrUnavailable)
+		var de *db.Error
+		require.ErrorAs(t, err, &de)
+		assert.Equal(t, "MigrateUp", de.Op)
+		for _, text := range []string{"hunter2", "127.0.0.1", "dial", "refused"} {
+			assert.NotContains(t, err.Error(), text)
+		}
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "gone")
+		require.NoError(t, os.Mkdir(dir, 0o755))
+		s, err := sqlite.Open(t.Context(), "sqlite:"+filepath.Join(dir, "mcpstore.db"), sqlite.Options{})
+		require.NoError(t, err)
+		defer s.Close()
+		require.NoError(t, os.RemoveAll(dir)) // the migration opens the file anew
+		err = s.MigrateUp(t.Context())
+		assert.ErrorIs(t, err, db.ErrUnavailable)
+		var de *db.Error
+		require.ErrorAs(t, err, &de)
+		assert.Equal(t, "MigrateUp", de.Op)
+		assert.NotContains(t, err.Error(), dir)
+	})
 }
 
 // TestSchemasMatch holds the two engines' schemas equal: the same tables,

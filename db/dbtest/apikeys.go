@@ -31,7 +31,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		exp := time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)
 		in := db.APIKeyCreate{
 			ID: "key-1", Name: "agent", Prefix: "mcp_AbCd", KeyHash: fmt.Sprintf("%064x", 1),
-			UserID: "alice", Roles: []string{"agent", "reader"}, Permissions: []string{"tools:call:*"},
+			Owner: "alice", Roles: []string{"agent", "reader"}, Permissions: []string{"tools:call:*"},
 			ExpiresAt: exp, Metadata: json.RawMessage(`{"team":"core"}`),
 		}
 		created, err := s.APIKeys().Create(ctx, in)
@@ -40,7 +40,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		assert.Equal(t, "agent", created.Name)
 		assert.Equal(t, "mcp_AbCd", created.Prefix)
 		assert.Equal(t, in.KeyHash, created.KeyHash)
-		assert.Equal(t, "alice", created.UserID)
+		assert.Equal(t, "alice", created.Owner)
 		assert.Equal(t, []string{"agent", "reader"}, created.Roles)
 		assert.Equal(t, []string{"tools:call:*"}, created.Permissions)
 		assert.True(t, created.IsActive)
@@ -141,12 +141,12 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 			_, err := s.APIKeys().Create(ctx, k)
 			require.NoError(t, err)
 		}
-		got, err := s.APIKeys().ListByPrefix(ctx, "mcp_same")
+		got, err := s.APIKeys().List(ctx, db.KeyQuery{Prefix: "mcp_same"})
 		require.NoError(t, err)
 		require.Len(t, got, 2)
 		assert.Equal(t, "key-0", got[0].Name)
 		assert.Equal(t, "key-1", got[1].Name)
-		none, err := s.APIKeys().ListByPrefix(ctx, "mcp_none")
+		none, err := s.APIKeys().List(ctx, db.KeyQuery{Prefix: "mcp_none"})
 		require.NoError(t, err)
 		assert.Empty(t, none)
 	})
@@ -157,17 +157,46 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 			_, err := s.APIKeys().Create(ctx, NewKey(i))
 			require.NoError(t, err)
 		}
-		page, err := s.APIKeys().List(ctx, db.Page{Limit: 2, Offset: 2})
+		page, err := s.APIKeys().List(ctx, db.KeyQuery{Limit: 2, Offset: 2})
 		require.NoError(t, err)
 		require.Len(t, page, 2)
 		assert.Equal(t, "key-2", page[0].Name)
 		assert.Equal(t, "key-3", page[1].Name)
-		all, err := s.APIKeys().List(ctx, db.Page{})
+		all, err := s.APIKeys().List(ctx, db.KeyQuery{})
 		require.NoError(t, err)
-		assert.Len(t, all, 5, "a zero Page lists up to DefaultLimit")
-		past, err := s.APIKeys().List(ctx, db.Page{Limit: 10, Offset: 5})
+		assert.Len(t, all, 5, "a zero query lists up to DefaultLimit")
+		past, err := s.APIKeys().List(ctx, db.KeyQuery{Limit: 10, Offset: 5})
 		require.NoError(t, err)
 		assert.Empty(t, past)
+	})
+
+	// All pages by (created_at, id): every key, each once, in order,
+	// whatever the page size.
+	t.Run("All", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		var ids, alice []string
+		for i := range 7 {
+			in := NewKey(i)
+			if i%2 == 0 {
+				in.Owner = "alice"
+			}
+			k, err := s.APIKeys().Create(ctx, in)
+			require.NoError(t, err)
+			ids = append(ids, k.ID)
+			if in.Owner == "alice" {
+				alice = append(alice, k.ID)
+			}
+		}
+		keyIDs := func(q db.KeyQuery) []string {
+			return idsOf(t, s.APIKeys().All(ctx, q), func(k db.APIKey) string { return k.ID })
+		}
+		for _, limit := range []int{1, 2, 7, 0} {
+			assert.Equal(t, ids, keyIDs(db.KeyQuery{Limit: limit}), "limit %d", limit)
+			assert.Equal(t, alice, keyIDs(db.KeyQuery{Owner: "alice", Limit: limit}), "limit %d", limit)
+		}
+		first, err := s.APIKeys().Get(ctx, ids[2])
+		require.NoError(t, err)
+		assert.Equal(t, ids[3:], keyIDs(db.KeyQuery{After: first.Cursor(), Limit: 2}))
 	})
 
 	t.Run("FindActive", func(t *testing.T) {
@@ -183,7 +212,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		inactive.Inactive = true
 		_, err := s.APIKeys().Create(ctx, inactive)
 		require.NoError(t, err)
-		active, err := s.APIKeys().ListActive(ctx, db.Page{})
+		active, err := s.APIKeys().List(ctx, db.KeyQuery{ActiveOnly: true})
 		require.NoError(t, err)
 		require.Len(t, active, 3)
 		for _, k := range active {
@@ -202,7 +231,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		var aliceIDs []string
 		for i, u := range users {
 			k := NewKey(i)
-			k.UserID = u
+			k.Owner = u
 			created, err := s.APIKeys().Create(ctx, k)
 			require.NoError(t, err)
 			if u == "alice" {
@@ -211,24 +240,24 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		}
 		require.NoError(t, s.APIKeys().Deactivate(ctx, aliceIDs[1]))
 
-		all, err := s.APIKeys().ListByUser(ctx, "alice", false, db.Page{})
+		all, err := s.APIKeys().List(ctx, db.KeyQuery{Owner: "alice"})
 		require.NoError(t, err)
 		require.Len(t, all, 3)
 		for i, k := range all {
-			assert.Equal(t, "alice", k.UserID)
+			assert.Equal(t, "alice", k.Owner)
 			assert.Equal(t, aliceIDs[i], k.ID)
 		}
-		active, err := s.APIKeys().ListByUser(ctx, "alice", true, db.Page{})
+		active, err := s.APIKeys().List(ctx, db.KeyQuery{Owner: "alice", ActiveOnly: true})
 		require.NoError(t, err)
 		assert.Len(t, active, 2)
-		bob, err := s.APIKeys().ListByUser(ctx, "bob", true, db.Page{})
+		bob, err := s.APIKeys().List(ctx, db.KeyQuery{Owner: "bob", ActiveOnly: true})
 		require.NoError(t, err)
 		require.Len(t, bob, 1)
-		assert.Equal(t, "bob", bob[0].UserID)
-		nobody, err := s.APIKeys().ListByUser(ctx, "carol", false, db.Page{})
+		assert.Equal(t, "bob", bob[0].Owner)
+		nobody, err := s.APIKeys().List(ctx, db.KeyQuery{Owner: "carol"})
 		require.NoError(t, err)
 		assert.Empty(t, nobody)
-		paged, err := s.APIKeys().ListByUser(ctx, "alice", false, db.Page{Limit: 1, Offset: 2})
+		paged, err := s.APIKeys().List(ctx, db.KeyQuery{Owner: "alice", Limit: 1, Offset: 2})
 		require.NoError(t, err)
 		require.Len(t, paged, 1)
 		assert.Equal(t, aliceIDs[2], paged[0].ID)
@@ -237,7 +266,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 	t.Run("Update", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		in := NewKey(1)
-		in.UserID = "alice"
+		in.Owner = "alice"
 		in.Roles = []string{"a"}
 		in.ExpiresAt = time.Now().Add(time.Hour)
 		in.Metadata = json.RawMessage(`{"x":1}`)
@@ -251,20 +280,20 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		require.NoError(t, err)
 		assert.Equal(t, "renamed", u.Name)
 		assert.Equal(t, []string{"tools:call:search_*"}, u.Permissions)
-		assert.Equal(t, "alice", u.UserID, "fields not set keep their value")
+		assert.Equal(t, "alice", u.Owner, "fields not set keep their value")
 		assert.Equal(t, []string{"a"}, u.Roles)
 		assert.True(t, k.ExpiresAt.Equal(u.ExpiresAt))
 		assert.Equal(t, `{"x":1}`, string(u.Metadata))
 
 		u, err = s.APIKeys().Update(ctx, k.ID, db.APIKeyUpdate{
-			UserID:    db.Set(""),
+			Owner:     db.Set(""),
 			ExpiresAt: db.Set(time.Time{}),
 			Metadata:  db.Set[json.RawMessage](nil),
 			Roles:     db.Set[[]string](nil),
 			IsActive:  db.Set(false),
 		})
 		require.NoError(t, err)
-		assert.Equal(t, "", u.UserID)
+		assert.Equal(t, "", u.Owner)
 		assert.True(t, u.ExpiresAt.IsZero())
 		assert.Nil(t, u.Metadata)
 		assert.Equal(t, []string{}, u.Roles)
@@ -315,7 +344,7 @@ func exerciseAPIKeys(t *testing.T, e Engine) {
 		ctx, s := setup(t, e)
 		k, err := s.APIKeys().Create(ctx, NewKey(1))
 		require.NoError(t, err)
-		assert.Equal(t, "", k.UserID)
+		assert.Equal(t, "", k.Owner)
 		assert.True(t, k.ExpiresAt.IsZero())
 		assert.True(t, k.LastUsedAt.IsZero())
 		assert.Nil(t, k.Metadata)

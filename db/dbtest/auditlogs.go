@@ -3,6 +3,7 @@ package dbtest
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		got, err := s.AuditLogs().Insert(ctx, db.AuditLogCreate{RequestID: "r", Action: "a", ResourceType: "t", Status: "s"})
 		require.NoError(t, err)
 		assert.NotEqual(t, uuid.UUID{}, got.EventID, "an event id is generated")
-		assert.WithinDuration(t, time.Now(), got.CreatedAt, time.Minute, "created_at from the database clock")
+		assert.WithinDuration(t, time.Now(), got.CreatedAt, time.Minute, "created_at: now")
 		assert.Nil(t, got.DurationMS)
 		assert.EqualValues(t, 1, count(t, e, s, "audit_logs",
 			"client_request_id IS NULL AND trace_id IS NULL AND user_id IS NULL AND api_key_id IS NULL AND client_ip IS NULL AND resource_id IS NULL"+
@@ -78,7 +79,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		require.NoError(t, err)
 		assert.EqualValues(t, 500, n)
 		assert.EqualValues(t, 500, count(t, e, s, "audit_logs", ""))
-		got, err := s.AuditLogs().ListByRequestID(ctx, "req-42")
+		got, err := collectErr(s.AuditLogs().All(ctx, db.AuditQuery{RequestID: "req-42"}))
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		assert.Equal(t, batch[42].EventID, got[0].EventID)
@@ -157,7 +158,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		n, err := s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{checked("ok"), unsorted})
 		require.NoError(t, err)
 		assert.EqualValues(t, 2, n)
-		got, err := s.AuditLogs().ListByRequestID(ctx, "unsorted")
+		got, err := collectErr(s.AuditLogs().All(ctx, db.AuditQuery{RequestID: "unsorted"}))
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		assert.Equal(t, `{"c":2,"d":1}`, string(got[0].RequestData), "a document put in after Checked is canonicalized")
@@ -180,7 +181,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 			n, err := s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{ev})
 			require.NoError(t, err)
 			require.EqualValues(t, 1, n)
-			got, err := s.AuditLogs().ListByRequestID(ctx, ev.RequestID)
+			got, err := collectErr(s.AuditLogs().All(ctx, db.AuditQuery{RequestID: ev.RequestID}))
 			require.NoError(t, err)
 			require.Len(t, got, 2)
 			batched := got[0]
@@ -204,14 +205,14 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 			_, err := s.AuditLogs().Insert(ctx, ev)
 			require.NoError(t, err)
 		}
-		got, err := s.AuditLogs().ListByRequestID(ctx, "r1")
+		got, err := collectErr(s.AuditLogs().All(ctx, db.AuditQuery{RequestID: "r1"}))
 		require.NoError(t, err)
 		require.Len(t, got, 3)
 		assert.Equal(t, []string{"step-3", "step-2", "step-0"}, []string{got[0].Action, got[1].Action, got[2].Action}, "oldest first")
 	})
 
 	// A client's own request id is kept beside the server's and found by
-	// ListByClientRequestID alone: ListByRequestID never matches it, so a
+	// AuditQuery.ClientRequestID alone: RequestID never matches it, so a
 	// client naming another request's id cannot join that request.
 	t.Run("FindByClientRequestID", func(t *testing.T) {
 		ctx, s := setup(t, e)
@@ -228,18 +229,18 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 				require.NoError(t, err)
 			}
 		}
-		got, err := s.AuditLogs().ListByClientRequestID(ctx, "mine")
+		got, err := collectErr(s.AuditLogs().All(ctx, db.AuditQuery{ClientRequestID: "mine"}))
 		require.NoError(t, err)
 		assert.Equal(t, []string{"srv-3", "srv-1"}, reqIDs(got), "oldest first")
 		assert.Equal(t, "mine", got[0].ClientRequestID)
 
-		got, err = s.AuditLogs().ListByRequestID(ctx, "srv-1")
+		got, err = collectErr(s.AuditLogs().All(ctx, db.AuditQuery{RequestID: "srv-1"}))
 		require.NoError(t, err)
 		assert.Equal(t, []string{"srv-1"}, reqIDs(got), "the server's id only: the client's \"srv-1\" is not a match")
-		got, err = s.AuditLogs().ListByClientRequestID(ctx, "srv-1")
+		got, err = collectErr(s.AuditLogs().All(ctx, db.AuditQuery{ClientRequestID: "srv-1"}))
 		require.NoError(t, err)
 		assert.Equal(t, []string{"srv-2"}, reqIDs(got))
-		got, err = s.AuditLogs().ListByClientRequestID(ctx, "none")
+		got, err = collectErr(s.AuditLogs().All(ctx, db.AuditQuery{ClientRequestID: "none"}))
 		require.NoError(t, err)
 		assert.Empty(t, got)
 		assert.EqualValues(t, 1, count(t, e, s, "audit_logs", "request_id = 'srv-4' AND client_request_id IS NULL"), "none sent: NULL")
@@ -256,11 +257,11 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 			_, err := s.AuditLogs().Insert(ctx, ev)
 			require.NoError(t, err)
 		}
-		all, err := s.AuditLogs().ListByUser(ctx, "alice", db.Page{})
+		all, err := s.AuditLogs().List(ctx, db.AuditQuery{UserID: "alice", Newest: true})
 		require.NoError(t, err)
 		require.Len(t, all, 4)
 		assert.Equal(t, []string{"r5", "r4", "r2", "r1"}, reqIDs(all))
-		page, err := s.AuditLogs().ListByUser(ctx, "alice", db.Page{Limit: 2, Offset: 1})
+		page, err := s.AuditLogs().List(ctx, db.AuditQuery{UserID: "alice", Newest: true, Limit: 2, Offset: 1})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"r4", "r2"}, reqIDs(page))
 	})
@@ -304,7 +305,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		pages := func(action string, limit int) (ids []string, n int) {
 			var after db.AuditCursor
 			for {
-				page, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, action, after, limit)
+				page, err := s.AuditLogs().List(ctx, db.AuditQuery{From: from, To: to, Action: action, After: after, Limit: limit})
 				require.NoError(t, err)
 				require.LessOrEqual(t, len(page), limit)
 				ids, n = append(ids, reqIDs(page)...), n+1
@@ -327,7 +328,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 			got, _ := pages("tools_list", limit)
 			assert.Equal(t, []string{"r1", "r3", "r5", "r7"}, got, "limit %d", limit)
 		}
-		first, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", db.AuditCursor{}, 3)
+		first, err := s.AuditLogs().List(ctx, db.AuditQuery{From: from, To: to, After: db.AuditCursor{}, Limit: 3})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"r1", "r2", "r3"}, reqIDs(first), "the zero cursor starts at from")
 
@@ -336,18 +337,18 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		between := all[1].Cursor()
 		between.CreatedAt = between.CreatedAt.Add(500 * time.Nanosecond)
 		between.ID = 1 << 40
-		rest, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", between, 100)
+		rest, err := s.AuditLogs().List(ctx, db.AuditQuery{From: from, To: to, After: between, Limit: 100})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"r5", "r6", "r7"}, reqIDs(rest))
 		between.ID = -1
-		rest, err = s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", between, 100)
+		rest, err = s.AuditLogs().List(ctx, db.AuditQuery{From: from, To: to, After: between, Limit: 100})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"r5", "r6", "r7"}, reqIDs(rest))
 
 		// Continuing from the middle of a timestamp: the rest of that
 		// timestamp, then later ones.
 		mid := all[2].Cursor()
-		rest, err = s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", mid, 100)
+		rest, err = s.AuditLogs().List(ctx, db.AuditQuery{From: from, To: to, After: mid, Limit: 100})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"r4", "r5", "r6", "r7"}, reqIDs(rest))
 
@@ -356,17 +357,17 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		// id) is returned in its place.
 		_, err = s.AuditLogs().Insert(ctx, newEvent("late", base.Add(time.Hour)))
 		require.NoError(t, err)
-		rest, err = s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", all[4].Cursor(), 100)
+		rest, err = s.AuditLogs().List(ctx, db.AuditQuery{From: from, To: to, After: all[4].Cursor(), Limit: 100})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"r6", "r7"}, reqIDs(rest))
-		rest, err = s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", all[1].Cursor(), 100)
+		rest, err = s.AuditLogs().List(ctx, db.AuditQuery{From: from, To: to, After: all[1].Cursor(), Limit: 100})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"r3", "r4", "late", "r5", "r6", "r7"}, reqIDs(rest))
 
-		past, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", db.AuditCursor{CreatedAt: to, ID: 0}, 100)
+		past, err := s.AuditLogs().List(ctx, db.AuditQuery{From: from, To: to, After: db.AuditCursor{CreatedAt: to, ID: 0}, Limit: 100})
 		require.NoError(t, err)
 		assert.Empty(t, past, "a cursor at the window's end")
-		early, err := s.AuditLogs().ListByDateRangeAfter(ctx, from, to, "", db.AuditCursor{CreatedAt: base.Add(-2 * time.Hour), ID: 1 << 40}, 100)
+		early, err := s.AuditLogs().List(ctx, db.AuditQuery{From: from, To: to, After: db.AuditCursor{CreatedAt: base.Add(-2 * time.Hour), ID: 1 << 40}, Limit: 100})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"r1", "r2", "r3", "r4", "late", "r5", "r6", "r7"}, reqIDs(early), "a cursor before the window starts at from")
 
@@ -377,7 +378,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		}
 		_, err = s.AuditLogs().InsertBatch(ctx, many)
 		require.NoError(t, err)
-		page, err := s.AuditLogs().ListByDateRangeAfter(ctx, base.Add(10*time.Hour), base.Add(11*time.Hour), "", db.AuditCursor{}, 0)
+		page, err := s.AuditLogs().List(ctx, db.AuditQuery{From: base.Add(10 * time.Hour), To: base.Add(11 * time.Hour), After: db.AuditCursor{}, Limit: 0})
 		require.NoError(t, err)
 		assert.Len(t, page, db.DefaultLimit)
 	})
@@ -465,7 +466,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		require.NoError(t, err)
 		assert.EqualValues(t, 173, n)
 		assert.EqualValues(t, 77, count(t, e, s, "audit_logs", ""))
-		left, err := s.AuditLogs().List(ctx, db.Page{Limit: 1})
+		left, err := s.AuditLogs().List(ctx, db.AuditQuery{Limit: 1})
 		require.NoError(t, err)
 		require.Len(t, left, 1)
 		assert.Equal(t, "173", left[0].RequestID, "the event at the cut itself stays")
@@ -527,15 +528,40 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		}
 		require.NoError(t, s.AuditLogs().Delete(ctx, ids[1]))
 		assert.ErrorIs(t, s.AuditLogs().Delete(ctx, ids[1]), db.ErrNotFound)
-		all, err := s.AuditLogs().List(ctx, db.Page{})
+		all, err := s.AuditLogs().List(ctx, db.AuditQuery{})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"0", "2"}, reqIDs(all))
-		page, err := s.AuditLogs().List(ctx, db.Page{Limit: 1, Offset: 1})
+		page, err := s.AuditLogs().List(ctx, db.AuditQuery{Limit: 1, Offset: 1})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"2"}, reqIDs(page))
 	})
 
 	exerciseAuditLogsByID(t, e, base)
+}
+
+// collectErr gathers what an All iterator yields, and its error.
+func collectErr[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	var out []T
+	for v, err := range seq {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// idsOf gathers the ids of what an All iterator yields, failing t on its
+// error.
+func idsOf[T, ID any](t *testing.T, seq iter.Seq2[T, error], id func(T) ID) []ID {
+	t.Helper()
+	got, err := collectErr(seq)
+	require.NoError(t, err)
+	out := []ID{}
+	for _, v := range got {
+		out = append(out, id(v))
+	}
+	return out
 }
 
 func reqIDs(l []db.AuditLog) []string {

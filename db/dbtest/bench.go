@@ -51,7 +51,7 @@ func Bench(b *testing.B, e Engine) {
 		}
 		b.ReportAllocs()
 		for b.Loop() {
-			if l, err := s.Tools().List(ctx, db.Page{Limit: 100}); err != nil || len(l) != 100 {
+			if l, err := s.Tools().List(ctx, db.ToolQuery{Limit: 100}); err != nil || len(l) != 100 {
 				b.Fatal(len(l), err)
 			}
 		}

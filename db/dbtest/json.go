@@ -58,7 +58,7 @@ func exerciseJSON(t *testing.T, e Engine) {
 			ev.RequestData = json.RawMessage(c.in)
 			_, err = s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{ev})
 			require.NoError(t, err, c.name)
-			evs, err := s.AuditLogs().ListByRequestID(ctx, c.name)
+			evs, err := collectErr(s.AuditLogs().All(ctx, db.AuditQuery{RequestID: c.name}))
 			require.NoError(t, err, c.name)
 			require.Len(t, evs, 1)
 			assert.Equal(t, c.want, string(evs[0].RequestData), "%s: audit request data", c.name)
@@ -149,7 +149,7 @@ func jsonWriters() map[string]jsonWriter {
 			if _, err := s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{ev}); err != nil {
 				return nil, err
 			}
-			got, err := s.AuditLogs().ListByRequestID(ctx, ev.RequestID)
+			got, err := collectErr(s.AuditLogs().All(ctx, db.AuditQuery{RequestID: ev.RequestID}))
 			if err != nil || len(got) != 1 {
 				return nil, fmt.Errorf("read back: %d events, %w", len(got), err)
 			}

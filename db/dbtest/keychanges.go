@@ -78,7 +78,7 @@ func exerciseKeyChanges(t *testing.T, e Engine) {
 	}{
 		{"UpdatePermissions", db.APIKeyUpdate{Permissions: db.Set([]string{"tools:call:search"})}},
 		{"UpdateRoles", db.APIKeyUpdate{Roles: db.Set([]string{"admin"})}},
-		{"UpdateOwner", db.APIKeyUpdate{UserID: db.Set("bob")}},
+		{"UpdateOwner", db.APIKeyUpdate{Owner: db.Set("bob")}},
 		{"UpdateExpiry", db.APIKeyUpdate{ExpiresAt: db.Set(time.Now().Add(time.Hour))}},
 		{"UpdateName", db.APIKeyUpdate{Name: db.Set("renamed")}},
 		{"UpdateActive", db.APIKeyUpdate{IsActive: db.Set(false)}},

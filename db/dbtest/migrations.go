@@ -22,7 +22,7 @@ func exerciseMigrations(t *testing.T, e Engine) {
 		for _, m := range st {
 			assert.False(t, m.Applied, m.Source)
 		}
-		_, err = s.APIKeys().List(ctx, db.Page{})
+		_, err = s.APIKeys().List(ctx, db.KeyQuery{})
 		assert.Error(t, err, "no tables before MigrateUp")
 
 		require.NoError(t, s.MigrateUp(ctx))
@@ -41,11 +41,14 @@ func exerciseMigrations(t *testing.T, e Engine) {
 		}
 		err = s.MigrateDown(ctx)
 		assert.ErrorIs(t, err, db.ErrNotFound, "nothing left to roll back")
-		_, err = s.APIKeys().List(ctx, db.Page{})
+		_, err = s.APIKeys().List(ctx, db.KeyQuery{})
 		assert.ErrorIs(t, err, db.ErrDatabase, "tables dropped")
+		for _, driverText := range []string{"api_keys", "exist", "no such"} {
+			assert.NotContains(t, err.Error(), driverText, "the engine's words, not the driver's")
+		}
 
 		require.NoError(t, s.MigrateUp(ctx))
-		keys, err := s.APIKeys().List(ctx, db.Page{})
+		keys, err := s.APIKeys().List(ctx, db.KeyQuery{})
 		require.NoError(t, err)
 		assert.Empty(t, keys, "a fresh schema after down and up")
 	})

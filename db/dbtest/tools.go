@@ -99,11 +99,41 @@ func exerciseTools(t *testing.T, e Engine) {
 			require.NoError(t, err)
 			ids = append(ids, tool.ID)
 		}
-		page, err := s.Tools().List(ctx, db.Page{Limit: 2, Offset: 1})
+		page, err := s.Tools().List(ctx, db.ToolQuery{Limit: 2, Offset: 1})
 		require.NoError(t, err)
 		require.Len(t, page, 2)
 		assert.Equal(t, ids[1], page[0].ID)
 		assert.Equal(t, ids[2], page[1].ID)
+	})
+
+	// All pages by id: every tool, each once, whatever the page size and
+	// filters.
+	t.Run("All", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		var ids, active, withServer []int64
+		for i := range 7 {
+			in := newTool([]string{"srv", ""}[i%2], fmt.Sprintf("t%d", i))
+			in.Inactive = i%3 == 0
+			tool, err := s.Tools().Create(ctx, in)
+			require.NoError(t, err)
+			ids = append(ids, tool.ID)
+			if !in.Inactive && in.ServerID != "" {
+				active = append(active, tool.ID)
+			}
+			if in.ServerID != "" {
+				withServer = append(withServer, tool.ID)
+			}
+		}
+		toolIDs := func(q db.ToolQuery) []int64 {
+			return idsOf(t, s.Tools().All(ctx, q), func(t db.Tool) int64 { return t.ID })
+		}
+		for _, limit := range []int{1, 3, 7, 0} {
+			assert.Equal(t, ids, toolIDs(db.ToolQuery{Limit: limit}), "limit %d", limit)
+			assert.Equal(t, active, toolIDs(db.ToolQuery{ActiveOnly: true, HasServer: true, Limit: limit}), "limit %d", limit)
+			assert.Equal(t, withServer, toolIDs(db.ToolQuery{ServerID: "srv", Limit: limit}), "limit %d", limit)
+		}
+		assert.Equal(t, ids[2:], toolIDs(db.ToolQuery{Limit: 2, Offset: 2}), "an offset skips the first")
+		assert.Equal(t, ids[4:], toolIDs(db.ToolQuery{AfterID: ids[3], Limit: 2}))
 	})
 
 	t.Run("FindByServer", func(t *testing.T) {
@@ -114,10 +144,10 @@ func exerciseTools(t *testing.T, e Engine) {
 		}
 		_, err := s.Tools().Create(ctx, newTool("two", "other"))
 		require.NoError(t, err)
-		got, err := s.Tools().ListByServer(ctx, "one")
+		got, err := s.Tools().List(ctx, db.ToolQuery{ServerID: "one"})
 		require.NoError(t, err)
 		require.Len(t, got, 3)
-		assert.Equal(t, []string{"alpha", "mid", "zeta"}, []string{got[0].Name, got[1].Name, got[2].Name})
+		assert.Equal(t, []string{"zeta", "alpha", "mid"}, []string{got[0].Name, got[1].Name, got[2].Name}, "id order")
 	})
 
 	t.Run("FindActiveAndDeactivateByServer", func(t *testing.T) {
@@ -134,11 +164,11 @@ func exerciseTools(t *testing.T, e Engine) {
 		n, err = s.Tools().DeactivateByServer(ctx, "one")
 		require.NoError(t, err)
 		assert.EqualValues(t, 0, n, "already inactive")
-		active, err := s.Tools().ListActive(ctx, db.Page{})
+		active, err := s.Tools().List(ctx, db.ToolQuery{ActiveOnly: true})
 		require.NoError(t, err)
 		require.Len(t, active, 1)
 		assert.Equal(t, keep.ID, active[0].ID)
-		one, err := s.Tools().ListByServer(ctx, "one")
+		one, err := s.Tools().List(ctx, db.ToolQuery{ServerID: "one"})
 		require.NoError(t, err)
 		require.Len(t, one, 3)
 		for _, tool := range one {
@@ -252,7 +282,7 @@ func exerciseTools(t *testing.T, e Engine) {
 		in.Description = "0"
 		tool, err := s.Tools().Create(ctx, in)
 		require.NoError(t, err)
-		require.NoError(t, s.Tools().LockServer(ctx, "srv"), "outside a transaction it returns at once")
+		require.NoError(t, s.Tools().LockServer(ctx, "srv"), "outside a transaction, with no holder, it returns")
 		const workers = 16
 		var wg sync.WaitGroup
 		errs := make([]error, workers)

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -12,50 +11,37 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 )
 
-// mapErr turns any error of this engine into a *db.Error named op. It is the
-// one place where pgx errors are read; none escapes.
-func mapErr(op string, err error) error {
-	if err == nil {
-		return nil
+// MapError is the one place where pgx errors are read: it gives a kind,
+// the constraint PostgreSQL names, and the SQLSTATE, never PostgreSQL's
+// message (its Detail quotes values, and some messages do too).
+func (e *engine) MapError(err error) *db.Error {
+	if errors.Is(err, pgx.ErrTxClosed) {
+		return db.MisusedTx()
 	}
-	var e *db.Error
-	if errors.As(err, &e) {
-		return db.WithOp(op, err)
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) {
+		return pgError(pgErr)
 	}
-	out := &db.Error{Op: op}
-	var pgErr *pgconn.PgError
+	if isConnectionError(err) {
+		return &db.Error{Kind: db.ErrUnavailable, Msg: "connection to the database failed"}
+	}
+	return nil
+}
+
+func pgError(e *pgconn.PgError) *db.Error {
+	out := &db.Error{Kind: db.ErrDatabase, Msg: "SQLSTATE " + e.Code}
+	class := e.Code[:2]
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		out.Kind = db.ErrNotFound
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		out.Kind, out.Msg = db.ErrUnavailable, "interrupted"
-		out.Cause = context.Canceled
-		if errors.Is(err, context.DeadlineExceeded) {
-			out.Cause = context.DeadlineExceeded
-		}
-	case errors.As(err, &pgErr):
-		// Only the constraint name and PostgreSQL's short message: its
-		// Detail quotes the values.
-		out.Msg = pgErr.Code + " " + pgErr.Message
-		switch {
-		case pgErr.Code == "23505": // unique_violation
-			out.Kind, out.Msg = db.ErrConflict, "duplicate "+pgErr.ConstraintName
-		case pgErr.Code == "23503": // foreign_key_violation
-			out.Kind, out.Msg = db.ErrConflict, "still referenced: "+pgErr.ConstraintName
-		case pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23": // data exception, other integrity rules
-			out.Kind = db.ErrInvalid
-		case pgErr.Code == "40001" || pgErr.Code == "40P01" || pgErr.Code[:2] == "08" ||
-			pgErr.Code[:2] == "53" || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03":
-			// serialization failure, deadlock, connection exception,
-			// insufficient resources, server shutting down or starting.
-			out.Kind = db.ErrUnavailable
-		default:
-			out.Kind = db.ErrDatabase
-		}
-	case isConnectionError(err):
-		out.Kind, out.Msg = db.ErrUnavailable, "connection to the database failed"
-	default:
-		out.Kind, out.Msg = db.ErrDatabase, err.Error()
+	case e.Code == "23505": // unique_violation
+		out.Kind, out.Constraint, out.Msg = db.ErrConflict, e.ConstraintName, "duplicate"
+	case e.Code == "23503": // foreign_key_violation
+		out.Kind, out.Constraint, out.Msg = db.ErrConflict, e.ConstraintName, "still referenced"
+	case class == "22" || class == "23": // data exception, other integrity rules
+		out.Kind, out.Constraint = db.ErrInvalid, e.ConstraintName
+	case e.Code == "40001" || e.Code == "40P01" || class == "08" || class == "53" ||
+		e.Code == "57P01" || e.Code == "57P02" || e.Code == "57P03":
+		// serialization failure, deadlock, connection exception,
+		// insufficient resources, server shutting down or starting.
+		out.Kind = db.ErrUnavailable
 	}
 	return out
 }

@@ -30,7 +30,7 @@ var _ db.KeyChangeListener = (*Store)(nil)
 // outside the pool, so it neither holds a pooled connection forever nor is
 // closed by the pool's idle rules; see db.KeyChangeListener.
 func (s *Store) ListenKeyChanges(ctx context.Context, onListen func(), onChange func(keyID string)) error {
-	log := s.logger
+	log := s.e.logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -45,7 +45,7 @@ func (s *Store) ListenKeyChanges(ctx context.Context, onListen func(), onChange 
 			backoff = listenBackoffMin // it had been working: retry soon
 		}
 		log.WarnContext(ctx, "mcpstore: key change listener lost its connection; reconnecting",
-			"error", mapErr("ListenKeyChanges", err), "retry_in", backoff)
+			"error", db.MapError("ListenKeyChanges", s.e, err), "retry_in", backoff)
 		wait := backoff/2 + rand.N(backoff/2+1)
 		select {
 		case <-ctx.Done():
@@ -59,7 +59,7 @@ func (s *Store) ListenKeyChanges(ctx context.Context, onListen func(), onChange 
 // listenOnce connects, listens and hands on notifications until the
 // connection fails or ctx ends.
 func (s *Store) listenOnce(ctx context.Context, onListen func(), onChange func(keyID string)) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	conn, err := pgx.ConnectConfig(ctx, s.e.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err
 	}

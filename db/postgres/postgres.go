@@ -1,11 +1,14 @@
 // Package postgres is the PostgreSQL engine of mcpstore: a db.Store on a
-// pgxpool.Pool, a thin wrapper over the sqlc code in gen/pgdb. It does not
-// import SQLite.
+// pgxpool.Pool. Below db's checking Store it is the sqlc code of gen/pgdb,
+// through the repositories both engines share (db/internal/sqlcrepo), and
+// what only PostgreSQL does: COPY for audit batches, statistics from
+// hourly counts, advisory locks, LISTEN/NOTIFY. It does not import SQLite.
 package postgres
 
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/mcpstore/mcpstore/db"
+	"github.com/mcpstore/mcpstore/db/internal/sqlcrepo"
 	"github.com/mcpstore/mcpstore/gen/pgdb"
 	schema "github.com/mcpstore/mcpstore/schema/postgres"
 )
@@ -44,12 +48,11 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store is a db.Store on PostgreSQL.
+// Store is a db.Store on PostgreSQL: db's checking Store over this
+// engine, with what only PostgreSQL has (Pool, ListenKeyChanges).
 type Store struct {
-	repos
-	pool    *pgxpool.Pool
-	ownPool bool
-	logger  *slog.Logger
+	db.Store
+	e *engine
 }
 
 var _ db.Store = (*Store)(nil)
@@ -87,15 +90,17 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, mapErr("Open", err)
+	if err == nil {
+		err = pool.Ping(ctx)
+		if err != nil {
+			pool.Close()
+		}
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, mapErr("Open", err)
+	if err != nil {
+		return nil, db.MapError("Open", &engine{}, err)
 	}
 	s := New(pool, opts)
-	s.ownPool = true
+	s.e.ownPool = true
 	return s, nil
 }
 
@@ -103,48 +108,48 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 // Setting the pool's AfterConnect to RegisterTypes (or calling it from
 // yours) gives it the cheaper jsonb reads of the pools Open makes.
 func New(pool *pgxpool.Pool, opts Options) *Store {
-	return &Store{repos: newRepos(pool), pool: pool, logger: opts.Logger}
+	e := &engine{repos: newRepos(pool), pool: pool, logger: opts.Logger}
+	return &Store{Store: db.NewStore(e), e: e}
 }
 
 // Pool returns the underlying pool, for work outside mcpstore's queries.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+func (s *Store) Pool() *pgxpool.Pool { return s.e.pool }
 
-// Engine returns "postgres".
-func (s *Store) Engine() string { return "postgres" }
+// engine is the db.Engine of PostgreSQL.
+type engine struct {
+	repos
+	pool    *pgxpool.Pool
+	ownPool bool
+	logger  *slog.Logger
+}
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return mapErr("Ping", s.pool.Ping(ctx)) }
+func (e *engine) Name() string { return "postgres" }
+
+func (e *engine) Ping(ctx context.Context) error { return e.pool.Ping(ctx) }
 
 // Close closes the pool when the Store opened it.
-func (s *Store) Close() error {
-	if s.ownPool {
-		s.pool.Close()
+func (e *engine) Close() error {
+	if e.ownPool {
+		e.pool.Close()
 	}
 	return nil
 }
 
-// InTx runs fn in one transaction; see db.Store.
-func (s *Store) InTx(ctx context.Context, fn func(tx db.Repositories) error) error {
-	var fnErr error
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		fnErr = fn(newRepos(tx))
-		return fnErr
-	})
-	if err != nil && err == fnErr {
-		return err // the caller's own error, as it returned it
-	}
-	return mapErr("InTx", err)
+// InTx runs fn in a transaction on a connection of the pool.
+func (e *engine) InTx(ctx context.Context, fn func(tx db.EngineRepositories) error) error {
+	return pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error { return fn(newRepos(tx)) })
 }
 
-func (s *Store) migrations() db.Migrations {
+func (e *engine) Migrations() db.Migrations {
 	return db.Migrations{
 		Dialect: goose.DialectPostgres,
 		FS:      schema.FS,
 		Locker:  sessionLocker(),
 		// A *sql.DB over the pool: closing it hands its connections back
 		// to the pool and leaves the pool open.
-		Open:   func() (*sql.DB, error) { return stdlib.OpenDBFromPool(s.pool), nil },
-		Logger: s.logger,
+		Open:     func() (*sql.DB, error) { return stdlib.OpenDBFromPool(e.pool), nil },
+		Logger:   e.logger,
+		MapError: e.MapError,
 	}
 }
 
@@ -158,17 +163,6 @@ func sessionLocker() lock.SessionLocker {
 	return l
 }
 
-// MigrateUp applies every pending migration under goose's advisory lock.
-func (s *Store) MigrateUp(ctx context.Context) error { return s.migrations().Up(ctx) }
-
-// MigrateDown rolls back the newest applied migration.
-func (s *Store) MigrateDown(ctx context.Context) error { return s.migrations().Down(ctx) }
-
-// MigrationStatus lists every migration and whether it is applied.
-func (s *Store) MigrationStatus(ctx context.Context) ([]db.MigrationState, error) {
-	return s.migrations().Status(ctx)
-}
-
 // conn is what the repositories run on: the pool, or a transaction.
 // Begin starts a transaction on the pool and a savepoint in a transaction.
 type conn interface {
@@ -176,13 +170,31 @@ type conn interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
+// repos are the engine's repositories on a conn: the queries of
+// db/internal/sqlcrepo over gen/pgdb, and what only PostgreSQL does. They
+// are made once, as interface values, so that handing one out allocates
+// nothing.
 type repos struct {
-	c conn
-	q *pgdb.Queries
+	keys  db.APIKeyEngine
+	tools db.ToolEngine
+	audit db.AuditLogEngine
 }
 
-func newRepos(c conn) repos { return repos{c: c, q: pgdb.New(c)} }
+func newRepos(c conn) repos {
+	q := pgdb.New(c)
+	return repos{
+		keys: sqlcrepo.Keys[pgdb.ApiKey, time.Time, []string, json.RawMessage]{
+			Read: q, Write: q, LastUsedBatch: lastUsedBatch(q),
+		},
+		tools: sqlcrepo.Tools[pgdb.ToolRegistration, time.Time, json.RawMessage]{
+			Read: q, Write: q, Lock: q.ToolLockServer,
+		},
+		audit: sqlcrepo.Audit[pgdb.AuditLog, time.Time, json.RawMessage]{
+			Read: q, Write: q, Batch: copyBatch(c), Stats: statistics(q),
+		},
+	}
+}
 
-func (r repos) APIKeys() db.APIKeyRepository     { return apiKeys(r) }
-func (r repos) Tools() db.ToolRepository         { return tools(r) }
-func (r repos) AuditLogs() db.AuditLogRepository { return auditLogs(r) }
+func (r repos) APIKeys() db.APIKeyEngine     { return r.keys }
+func (r repos) Tools() db.ToolEngine         { return r.tools }
+func (r repos) AuditLogs() db.AuditLogEngine { return r.audit }

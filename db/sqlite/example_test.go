@@ -39,5 +39,5 @@ func Example() {
 	fmt.Println(err)
 	// Output:
 	// files read_file {"type":"object","properties":{"path":{"type":"string"}}}
-	// mcpstore: Tools.Create: conflict: UNIQUE constraint failed: tool_registrations.server_id, tool_registrations.name
+	// mcpstore: Tools.Create: conflict: tool_registrations_server_id_name_key: duplicate
 }

@@ -33,7 +33,7 @@ var _ db.KeyChangeListener = (*Store)(nil)
 // and up again). After an error it resumes where it stopped: the log kept
 // what it missed meanwhile.
 func (s *Store) ListenKeyChanges(ctx context.Context, onListen func(), onChange func(keyID string)) error {
-	log := s.logger
+	log := s.e.logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -42,7 +42,7 @@ func (s *Store) ListenKeyChanges(ctx context.Context, onListen func(), onChange 
 			onListen()
 		}
 	}
-	q := sqlitedb.New(s.r)
+	q := sqlitedb.New(s.e.r)
 	var last int64
 	listening, failing := false, false
 	wait := KeyPollInterval
@@ -57,7 +57,7 @@ func (s *Store) ListenKeyChanges(ctx context.Context, onListen func(), onChange 
 				missed()
 				return nil
 			}
-			changes, err := q.APIKeyChangesAfter(ctx, sqlitedb.APIKeyChangesAfterParams{After: last, Lim: keyPollBatch})
+			changes, err := q.APIKeyChangesAfter(ctx, last, keyPollBatch)
 			if err != nil {
 				return err
 			}
@@ -94,7 +94,7 @@ func (s *Store) ListenKeyChanges(ctx context.Context, onListen func(), onChange 
 		case err != nil:
 			if !failing {
 				log.WarnContext(ctx, "mcpstore: cannot read the key change log; retrying",
-					"error", mapErr("ListenKeyChanges", err))
+					"error", db.MapError("ListenKeyChanges", s.e, err))
 			}
 			failing = true
 			wait = min(max(2*wait, KeyPollInterval), keyPollBackoffMax)

@@ -1,6 +1,9 @@
 // Package sqlite is the SQLite engine of mcpstore: a db.Store on
-// modernc.org/sqlite (pure Go, no cgo), a thin wrapper over the sqlc code in
-// gen/sqlitedb. It does not import pgx.
+// modernc.org/sqlite (pure Go, no cgo). Below db's checking Store it is
+// the sqlc code of gen/sqlitedb, through the repositories both engines
+// share (db/internal/sqlcrepo), and what only SQLite needs: one writer
+// connection, statistics computed in Go, a key change log it polls. It
+// does not import pgx.
 //
 // SQLite allows one writer at a time, so the Store keeps one writer
 // connection (every write and transaction goes through it, queued in Go
@@ -23,7 +26,9 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/mcpstore/mcpstore/db"
+	"github.com/mcpstore/mcpstore/db/internal/sqlcrepo"
 	"github.com/mcpstore/mcpstore/gen/sqlitedb"
+	"github.com/mcpstore/mcpstore/internal/sqlitecol"
 	schema "github.com/mcpstore/mcpstore/schema/sqlite"
 )
 
@@ -44,16 +49,23 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store is a db.Store on one SQLite file.
+// Store is a db.Store on one SQLite file: db's checking Store over this
+// engine, with what only SQLite has (DB, ListenKeyChanges).
 type Store struct {
+	db.Store
+	e *engine
+}
+
+var _ db.Store = (*Store)(nil)
+
+// engine is the db.Engine of SQLite.
+type engine struct {
 	repos
 	path   string
 	w, r   *sql.DB
 	dsn    string
 	logger *slog.Logger
 }
-
-var _ db.Store = (*Store)(nil)
 
 // Open opens (creating it when missing) the SQLite database at url:
 // "sqlite:PATH", "sqlite://PATH" or "sqlite::memory:". WAL mode, a busy
@@ -93,10 +105,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	// so it never fails half-way to upgrade a read lock.
 	wdsn := file + "?" + common + "&_pragma=journal_mode(WAL)&_txlock=immediate"
 
-	s := &Store{path: path, dsn: wdsn, logger: opts.Logger}
+	s := &engine{path: path, dsn: wdsn, logger: opts.Logger}
 	var err error
 	if s.w, err = sql.Open("sqlite", wdsn); err != nil {
-		return nil, mapErr("Open", err)
+		return nil, openError(err)
 	}
 	s.w.SetMaxOpenConns(1)
 	s.w.SetMaxIdleConns(1)
@@ -106,20 +118,23 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	// before a read-only connection looks at it.
 	if err := connectWriter(ctx, s.w, opts.BusyTimeout); err != nil {
 		s.w.Close()
-		return nil, mapErr("Open", err)
+		return nil, openError(err)
 	}
 	s.r = s.w
 	if !memory {
 		if s.r, err = sql.Open("sqlite", file+"?"+common+"&_pragma=query_only(1)"); err != nil {
 			s.w.Close()
-			return nil, mapErr("Open", err)
+			return nil, openError(err)
 		}
 		s.r.SetMaxOpenConns(opts.ReadConns)
 		s.r.SetMaxIdleConns(opts.ReadConns)
 	}
-	s.repos = repos{r: sqlitedb.New(s.r), w: sqlitedb.New(s.w), begin: s.w}
-	return s, nil
+	s.repos = newRepos(s.r, s.w, s.w, nil)
+	return &Store{Store: db.NewStore(s), e: s}, nil
 }
+
+// openError maps a failure to open as the Store maps its errors.
+func openError(err error) error { return db.MapError("Open", &engine{}, err) }
 
 // connectWriter opens the writer's connection, trying again for up to
 // busyTimeout while SQLite answers SQLITE_BUSY: switching a new database to
@@ -147,39 +162,28 @@ func escapePath(path string) string {
 }
 
 // DB returns the writer connection pool, for work outside mcpstore's queries.
-func (s *Store) DB() *sql.DB { return s.w }
+func (s *Store) DB() *sql.DB { return s.e.w }
 
-// Engine returns "sqlite".
-func (s *Store) Engine() string { return "sqlite" }
+func (s *engine) Name() string { return "sqlite" }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return mapErr("Ping", s.w.PingContext(ctx)) }
+func (s *engine) Ping(ctx context.Context) error { return s.w.PingContext(ctx) }
 
 // Close closes every connection.
-func (s *Store) Close() error {
+func (s *engine) Close() error {
 	err := s.w.Close()
 	if s.r != s.w {
 		if rerr := s.r.Close(); err == nil {
 			err = rerr
 		}
 	}
-	return mapErr("Close", err)
+	return err
 }
 
-// InTx runs fn in one transaction on the writer connection; see db.Store.
-// Inside fn, use only the Repositories passed to it: the Store's own wait
-// for the writer connection, which fn holds.
-func (s *Store) InTx(ctx context.Context, fn func(tx db.Repositories) error) error {
-	var fnErr error
-	err := inTx(ctx, s.w, func(tx *sql.Tx) error {
-		q := sqlitedb.New(tx)
-		fnErr = fn(repos{r: q, w: q, tx: tx})
-		return fnErr
-	})
-	if err != nil && err == fnErr {
-		return err // the caller's own error, as it returned it
-	}
-	return mapErr("InTx", err)
+// InTx runs fn in one transaction on the writer connection. Inside fn, use
+// only the Repositories passed to it: the Store's own wait for the writer
+// connection, which fn holds.
+func (s *engine) InTx(ctx context.Context, fn func(tx db.EngineRepositories) error) error {
+	return inTx(ctx, s.w, func(tx *sql.Tx) error { return fn(newRepos(tx, tx, s.w, tx)) })
 }
 
 // inTx runs fn in a transaction on w, rolling back on error or panic.
@@ -203,7 +207,7 @@ func inTx(ctx context.Context, w *sql.DB, fn func(*sql.Tx) error) (err error) {
 	return tx.Commit()
 }
 
-func (s *Store) migrations() db.Migrations {
+func (s *engine) Migrations() db.Migrations {
 	m := db.Migrations{
 		Dialect: goose.DialectSQLite3,
 		FS:      schema.FS,
@@ -222,6 +226,7 @@ func (s *Store) migrations() db.Migrations {
 		},
 		KeepOpen: s.path == ":memory:",
 		Logger:   s.logger,
+		MapError: s.MapError,
 	}
 	// Processes sharing the file migrate one at a time; a private
 	// in-memory database has no one to share with.
@@ -231,33 +236,49 @@ func (s *Store) migrations() db.Migrations {
 	return m
 }
 
-// MigrateUp applies every pending migration.
-func (s *Store) MigrateUp(ctx context.Context) error { return s.migrations().Up(ctx) }
-
-// MigrateDown rolls back the newest applied migration.
-func (s *Store) MigrateDown(ctx context.Context) error { return s.migrations().Down(ctx) }
-
-// MigrationStatus lists every migration and whether it is applied.
-func (s *Store) MigrationStatus(ctx context.Context) ([]db.MigrationState, error) {
-	return s.migrations().Status(ctx)
+// repos are the engine's repositories: the queries of db/internal/sqlcrepo
+// over gen/sqlitedb, reads on r and writes on w (both the transaction
+// inside one), and what only SQLite does. They are made once, as interface
+// values, so that handing one out allocates nothing.
+type repos struct {
+	keys  db.APIKeyEngine
+	tools db.ToolEngine
+	audit db.AuditLogEngine
 }
 
-// repos runs reads on r and writes on w; inside a transaction both are the
-// transaction, and tx is set.
-type repos struct {
-	r, w  *sqlitedb.Queries
-	begin *sql.DB // for work that needs its own transaction
+// conns are where what sqlc does not generate runs: the writer (or the
+// transaction), and the writer's pool for work that needs a transaction of
+// its own (tx is nil then).
+type conns struct {
+	w     sqlitedb.DBTX
+	begin *sql.DB
 	tx    *sql.Tx
 }
 
-func (r repos) APIKeys() db.APIKeyRepository     { return apiKeys(r) }
-func (r repos) Tools() db.ToolRepository         { return tools(r) }
-func (r repos) AuditLogs() db.AuditLogRepository { return auditLogs(r) }
+func newRepos(r, w sqlitedb.DBTX, begin *sql.DB, tx *sql.Tx) repos {
+	rq, wq := sqlitedb.New(r), sqlitedb.New(w)
+	c := conns{w: w, begin: begin, tx: tx}
+	return repos{
+		keys: sqlcrepo.Keys[sqlitedb.ApiKey, sqlitecol.Time, sqlitecol.List, sqlitecol.JSON]{
+			Read: rq, Write: wq, LastUsedBatch: c.updateLastUsedBatch,
+		},
+		tools: sqlcrepo.Tools[sqlitedb.ToolRegistration, sqlitecol.Time, sqlitecol.JSON]{
+			Read: rq, Write: wq, Lock: c.lockServer,
+		},
+		audit: sqlcrepo.Audit[sqlitedb.AuditLog, sqlitecol.Time, sqlitecol.JSON]{
+			Read: rq, Write: wq, Batch: c.insertBatch, Stats: statistics(rq),
+		},
+	}
+}
+
+func (r repos) APIKeys() db.APIKeyEngine     { return r.keys }
+func (r repos) Tools() db.ToolEngine         { return r.tools }
+func (r repos) AuditLogs() db.AuditLogEngine { return r.audit }
 
 // inTx runs fn in the current transaction, or in a new one on the writer.
-func (r repos) inTx(ctx context.Context, fn func(*sqlitedb.Queries) error) error {
-	if r.tx != nil {
-		return fn(r.w)
+func (c conns) inTx(ctx context.Context, fn func(*sqlitedb.Queries) error) error {
+	if c.tx != nil {
+		return fn(sqlitedb.New(c.tx))
 	}
-	return inTx(ctx, r.begin, func(tx *sql.Tx) error { return fn(sqlitedb.New(tx)) })
+	return inTx(ctx, c.begin, func(tx *sql.Tx) error { return fn(sqlitedb.New(tx)) })
 }

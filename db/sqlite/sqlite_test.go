@@ -2,7 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/db/dbtest"
@@ -42,4 +46,26 @@ func TestConformance(t *testing.T) {
 // BenchmarkRepositories measures the hot repository operations.
 func BenchmarkRepositories(b *testing.B) {
 	dbtest.Bench(b, engine)
+}
+
+// The batched last-use write reads its uses once, joining them to the keys
+// by primary key (UPDATE ... FROM): it once ran two correlated json_each
+// scans for every row of api_keys.
+func TestLastUsedBatchPlan(t *testing.T) {
+	s := open(t, testdb.SQLiteURL(t)).(*sqlite.Store)
+	rows, err := s.DB().QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+sqlite.UpdateLastUsedBatchSQL, `[["k",1]]`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	require.NoError(t, rows.Err())
+	text := strings.Join(plan, "\n")
+	assert.NotContains(t, text, "CORRELATED", text)
+	assert.Equal(t, 1, strings.Count(text, "json_each"), text)
+	assert.Contains(t, text, "SEARCH api_keys USING INDEX sqlite_autoindex_api_keys_1 (id=?)", text, "each use finds its key by id")
 }

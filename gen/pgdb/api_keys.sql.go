@@ -17,31 +17,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
-type APIKeyCreateParams struct {
-	ID          string
-	Name        string
-	Prefix      string
-	KeyHash     string
-	UserID      *string
-	Roles       []string
-	Permissions []string
-	IsActive    bool
-	ExpiresAt   *time.Time
-	Metadata    json.RawMessage
-}
-
-func (q *Queries) APIKeyCreate(ctx context.Context, arg APIKeyCreateParams) (*ApiKey, error) {
+func (q *Queries) APIKeyCreate(ctx context.Context, iD string, name string, prefix string, keyHash string, userID *string, roles []string, permissions []string, isActive bool, expiresAt *time.Time, metadata json.RawMessage) (*ApiKey, error) {
 	row := q.db.QueryRow(ctx, aPIKeyCreate,
-		arg.ID,
-		arg.Name,
-		arg.Prefix,
-		arg.KeyHash,
-		arg.UserID,
-		arg.Roles,
-		arg.Permissions,
-		arg.IsActive,
-		arg.ExpiresAt,
-		arg.Metadata,
+		iD,
+		name,
+		prefix,
+		keyHash,
+		userID,
+		roles,
+		permissions,
+		isActive,
+		expiresAt,
+		metadata,
 	)
 	var i ApiKey
 	err := row.Scan(
@@ -167,16 +154,24 @@ func (q *Queries) APIKeyGetByIDForUpdate(ctx context.Context, id string) (*ApiKe
 }
 
 const aPIKeyList = `-- name: APIKeyList :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys ORDER BY created_at, id LIMIT $2 OFFSET $1
+
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys
+WHERE (is_active OR NOT $1::boolean)
+  AND (created_at > $2 OR (created_at = $2 AND id > $3::text))
+ORDER BY created_at, id LIMIT $5::bigint OFFSET $4::bigint
 `
 
-type APIKeyListParams struct {
-	Off int32
-	Lim int32
-}
-
-func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]*ApiKey, error) {
-	rows, err := q.db.Query(ctx, aPIKeyList, arg.Off, arg.Lim)
+// The lists of keys, each oldest first and after a cursor, the position
+// (@after_time, @after_id) of the last key of the page before (the caller
+// passes one before every key for the first page).
+func (q *Queries) APIKeyList(ctx context.Context, activeOnly bool, afterTime time.Time, afterID string, off int64, lim int64) ([]*ApiKey, error) {
+	rows, err := q.db.Query(ctx, aPIKeyList,
+		activeOnly,
+		afterTime,
+		afterID,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -210,17 +205,22 @@ func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]*ApiK
 	return items, nil
 }
 
-const aPIKeyListActive = `-- name: APIKeyListActive :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE is_active ORDER BY created_at, id LIMIT $2 OFFSET $1
+const aPIKeyListByOwner = `-- name: APIKeyListByOwner :many
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys
+WHERE user_id = $1::text AND (is_active OR NOT $2::boolean)
+  AND (created_at > $3 OR (created_at = $3 AND id > $4::text))
+ORDER BY created_at, id LIMIT $6::bigint OFFSET $5::bigint
 `
 
-type APIKeyListActiveParams struct {
-	Off int32
-	Lim int32
-}
-
-func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActiveParams) ([]*ApiKey, error) {
-	rows, err := q.db.Query(ctx, aPIKeyListActive, arg.Off, arg.Lim)
+func (q *Queries) APIKeyListByOwner(ctx context.Context, owner string, activeOnly bool, afterTime time.Time, afterID string, off int64, lim int64) ([]*ApiKey, error) {
+	rows, err := q.db.Query(ctx, aPIKeyListByOwner,
+		owner,
+		activeOnly,
+		afterTime,
+		afterID,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -255,63 +255,20 @@ func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActivePara
 }
 
 const aPIKeyListByPrefix = `-- name: APIKeyListByPrefix :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE prefix = $1 ORDER BY created_at, id
-`
-
-func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string) ([]*ApiKey, error) {
-	rows, err := q.db.Query(ctx, aPIKeyListByPrefix, prefix)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []*ApiKey
-	for rows.Next() {
-		var i ApiKey
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Prefix,
-			&i.KeyHash,
-			&i.UserID,
-			&i.Roles,
-			&i.Permissions,
-			&i.IsActive,
-			&i.CreatedAt,
-			&i.ExpiresAt,
-			&i.LastUsedAt,
-			&i.Metadata,
-			&i.RevokedAt,
-			&i.RevokeReason,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, &i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const aPIKeyListByUser = `-- name: APIKeyListByUser :many
 SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys
-WHERE user_id = $1 AND (is_active OR NOT $2::boolean)
-ORDER BY created_at, id LIMIT $4 OFFSET $3
+WHERE prefix = $1::text AND (is_active OR NOT $2::boolean)
+  AND (created_at > $3 OR (created_at = $3 AND id > $4::text))
+ORDER BY created_at, id LIMIT $6::bigint OFFSET $5::bigint
 `
 
-type APIKeyListByUserParams struct {
-	UserID     *string
-	ActiveOnly bool
-	Off        int32
-	Lim        int32
-}
-
-func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserParams) ([]*ApiKey, error) {
-	rows, err := q.db.Query(ctx, aPIKeyListByUser,
-		arg.UserID,
-		arg.ActiveOnly,
-		arg.Off,
-		arg.Lim,
+func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string, activeOnly bool, afterTime time.Time, afterID string, off int64, lim int64) ([]*ApiKey, error) {
+	rows, err := q.db.Query(ctx, aPIKeyListByPrefix,
+		prefix,
+		activeOnly,
+		afterTime,
+		afterID,
+		off,
+		lim,
 	)
 	if err != nil {
 		return nil, err
@@ -354,17 +311,11 @@ WHERE id = $3
 RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
-type APIKeyRevokeParams struct {
-	RevokedAt    time.Time
-	RevokeReason *string
-	ID           string
-}
-
 // Sets when the key stops working and why. A revocation is never postponed:
 // a key revoked already keeps the earlier time and its reason. Migration
 // 00003's trigger tells every listening process at commit.
-func (q *Queries) APIKeyRevoke(ctx context.Context, arg APIKeyRevokeParams) (*ApiKey, error) {
-	row := q.db.QueryRow(ctx, aPIKeyRevoke, arg.RevokedAt, arg.RevokeReason, arg.ID)
+func (q *Queries) APIKeyRevoke(ctx context.Context, revokedAt *time.Time, revokeReason *string, iD string) (*ApiKey, error) {
+	row := q.db.QueryRow(ctx, aPIKeyRevoke, revokedAt, revokeReason, iD)
 	var i ApiKey
 	err := row.Scan(
 		&i.ID,
@@ -398,43 +349,25 @@ WHERE id = $15
 RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
-type APIKeyUpdateParams struct {
-	SetName        bool
-	Name           string
-	SetUserID      bool
-	UserID         *string
-	SetRoles       bool
-	Roles          []string
-	SetPermissions bool
-	Permissions    []string
-	SetIsActive    bool
-	IsActive       bool
-	SetExpiresAt   bool
-	ExpiresAt      *time.Time
-	SetMetadata    bool
-	Metadata       json.RawMessage
-	ID             string
-}
-
 // Each column changes only when its set_ flag is true, in one statement, so
 // concurrent updates of different columns never undo each other.
-func (q *Queries) APIKeyUpdate(ctx context.Context, arg APIKeyUpdateParams) (*ApiKey, error) {
+func (q *Queries) APIKeyUpdate(ctx context.Context, setName bool, name string, setUserID bool, userID *string, setRoles bool, roles []string, setPermissions bool, permissions []string, setIsActive bool, isActive bool, setExpiresAt bool, expiresAt *time.Time, setMetadata bool, metadata json.RawMessage, iD string) (*ApiKey, error) {
 	row := q.db.QueryRow(ctx, aPIKeyUpdate,
-		arg.SetName,
-		arg.Name,
-		arg.SetUserID,
-		arg.UserID,
-		arg.SetRoles,
-		arg.Roles,
-		arg.SetPermissions,
-		arg.Permissions,
-		arg.SetIsActive,
-		arg.IsActive,
-		arg.SetExpiresAt,
-		arg.ExpiresAt,
-		arg.SetMetadata,
-		arg.Metadata,
-		arg.ID,
+		setName,
+		name,
+		setUserID,
+		userID,
+		setRoles,
+		roles,
+		setPermissions,
+		permissions,
+		setIsActive,
+		isActive,
+		setExpiresAt,
+		expiresAt,
+		setMetadata,
+		metadata,
+		iD,
 	)
 	var i ApiKey
 	err := row.Scan(
@@ -461,14 +394,9 @@ UPDATE api_keys SET last_used_at = $1
 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)
 `
 
-type APIKeyUpdateLastUsedParams struct {
-	UsedAt *time.Time
-	ID     string
-}
-
 // Never moves last_used_at backwards, so late or repeated writes are harmless.
-func (q *Queries) APIKeyUpdateLastUsed(ctx context.Context, arg APIKeyUpdateLastUsedParams) (int64, error) {
-	result, err := q.db.Exec(ctx, aPIKeyUpdateLastUsed, arg.UsedAt, arg.ID)
+func (q *Queries) APIKeyUpdateLastUsed(ctx context.Context, usedAt *time.Time, iD string) (int64, error) {
+	result, err := q.db.Exec(ctx, aPIKeyUpdateLastUsed, usedAt, iD)
 	if err != nil {
 		return 0, err
 	}
@@ -481,15 +409,10 @@ FROM (SELECT unnest($1::text[]) AS id, unnest($2::timestamptz[]) AS used_at) AS 
 WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.used_at)
 `
 
-type APIKeyUpdateLastUsedBatchParams struct {
-	Ids    []string
-	UsedAt []time.Time
-}
-
 // Many uses in one statement, one (id, used_at) pair per key. Never moves
 // last_used_at backwards; unknown ids are ignored.
-func (q *Queries) APIKeyUpdateLastUsedBatch(ctx context.Context, arg APIKeyUpdateLastUsedBatchParams) (int64, error) {
-	result, err := q.db.Exec(ctx, aPIKeyUpdateLastUsedBatch, arg.Ids, arg.UsedAt)
+func (q *Queries) APIKeyUpdateLastUsedBatch(ctx context.Context, ids []string, usedAt []time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, aPIKeyUpdateLastUsedBatch, ids, usedAt)
 	if err != nil {
 		return 0, err
 	}

@@ -23,22 +23,14 @@ WHERE id = $5
 RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id
 `
 
-type AuditLogCompleteParams struct {
-	Status       string
-	ResponseData json.RawMessage
-	ErrorMessage *string
-	DurationMs   *float64
-	ID           int64
-}
-
 // Fills in the outcome of an entry written when a call started.
-func (q *Queries) AuditLogComplete(ctx context.Context, arg AuditLogCompleteParams) (*AuditLog, error) {
+func (q *Queries) AuditLogComplete(ctx context.Context, status string, responseData json.RawMessage, errorMessage *string, durationMs *float64, iD int64) (*AuditLog, error) {
 	row := q.db.QueryRow(ctx, auditLogComplete,
-		arg.Status,
-		arg.ResponseData,
-		arg.ErrorMessage,
-		arg.DurationMs,
-		arg.ID,
+		status,
+		responseData,
+		errorMessage,
+		durationMs,
+		iD,
 	)
 	var i AuditLog
 	err := row.Scan(
@@ -109,47 +101,28 @@ INSERT INTO audit_logs (event_id, request_id, client_request_id, trace_id, user_
                         request_data, response_data, status, error_message, duration_ms, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
         $8, $9, $10, $11, $12, $13,
-        $14, $15, COALESCE($16::timestamptz, now()))
+        $14, $15, $16)
 RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id
 `
 
-type AuditLogInsertParams struct {
-	EventID         uuid.UUID
-	RequestID       string
-	ClientRequestID *string
-	TraceID         *string
-	UserID          *string
-	ApiKeyID        *string
-	ClientIp        *string
-	Action          string
-	ResourceType    string
-	ResourceID      *string
-	RequestData     json.RawMessage
-	ResponseData    json.RawMessage
-	Status          string
-	ErrorMessage    *string
-	DurationMs      *float64
-	CreatedAt       *time.Time
-}
-
-func (q *Queries) AuditLogInsert(ctx context.Context, arg AuditLogInsertParams) (*AuditLog, error) {
+func (q *Queries) AuditLogInsert(ctx context.Context, eventID uuid.UUID, requestID string, clientRequestID *string, traceID *string, userID *string, apiKeyID *string, clientIp *string, action string, resourceType string, resourceID *string, requestData json.RawMessage, responseData json.RawMessage, status string, errorMessage *string, durationMs *float64, createdAt time.Time) (*AuditLog, error) {
 	row := q.db.QueryRow(ctx, auditLogInsert,
-		arg.EventID,
-		arg.RequestID,
-		arg.ClientRequestID,
-		arg.TraceID,
-		arg.UserID,
-		arg.ApiKeyID,
-		arg.ClientIp,
-		arg.Action,
-		arg.ResourceType,
-		arg.ResourceID,
-		arg.RequestData,
-		arg.ResponseData,
-		arg.Status,
-		arg.ErrorMessage,
-		arg.DurationMs,
-		arg.CreatedAt,
+		eventID,
+		requestID,
+		clientRequestID,
+		traceID,
+		userID,
+		apiKeyID,
+		clientIp,
+		action,
+		resourceType,
+		resourceID,
+		requestData,
+		responseData,
+		status,
+		errorMessage,
+		durationMs,
+		createdAt,
 	)
 	var i AuditLog
 	err := row.Scan(
@@ -194,16 +167,33 @@ type AuditLogInsertBatchParams struct {
 }
 
 const auditLogList = `-- name: AuditLogList :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs ORDER BY created_at, id LIMIT $2 OFFSET $1
+
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE created_at >= $1 AND created_at < $2
+  AND (created_at > $3 OR (created_at = $3 AND id > $4))
+  AND ($5::text IS NULL OR action = $5)
+ORDER BY created_at, id LIMIT $7::bigint OFFSET $6::bigint
 `
 
-type AuditLogListParams struct {
-	Off int32
-	Lim int32
-}
-
-func (q *Queries) AuditLogList(ctx context.Context, arg AuditLogListParams) ([]*AuditLog, error) {
-	rows, err := q.db.Query(ctx, auditLogList, arg.Off, arg.Lim)
+// The lists of events, by the index of what they select: a request's, a
+// user's, or a window's. Each is in the order of (created_at, id), oldest
+// first or, in its Desc twin, newest first, and starts after a cursor, the
+// position (@after_time, @after_id) of the last event of the page before.
+// The range is half-open, [@from_time, @to_time), so adjacent windows never
+// count a row twice. The caller sets from_time to at least after_time
+// (to_time to at most just after it, newest first), so that the created_at
+// index starts at the cursor's time: a page reads the events of that time
+// before the cursor again, and none earlier.
+func (q *Queries) AuditLogList(ctx context.Context, fromTime time.Time, toTime time.Time, afterTime time.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogList,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -241,19 +231,13 @@ func (q *Queries) AuditLogList(ctx context.Context, arg AuditLogListParams) ([]*
 }
 
 const auditLogListAfterID = `-- name: AuditLogListAfterID :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE id > $1 ORDER BY id LIMIT $3 OFFSET $2
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE id > $1 ORDER BY id LIMIT $3::bigint OFFSET $2::bigint
 `
-
-type AuditLogListAfterIDParams struct {
-	AfterID int64
-	Off     int32
-	Lim     int32
-}
 
 // The events stored after the event @after_id, in the order they were
 // stored: what `mcpstore audit tail -f` polls for.
-func (q *Queries) AuditLogListAfterID(ctx context.Context, arg AuditLogListAfterIDParams) ([]*AuditLog, error) {
-	rows, err := q.db.Query(ctx, auditLogListAfterID, arg.AfterID, arg.Off, arg.Lim)
+func (q *Queries) AuditLogListAfterID(ctx context.Context, afterID int64, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListAfterID, afterID, off, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -290,74 +274,27 @@ func (q *Queries) AuditLogListAfterID(ctx context.Context, arg AuditLogListAfter
 	return items, nil
 }
 
-const auditLogListByClientRequestID = `-- name: AuditLogListByClientRequestID :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE client_request_id = $1 ORDER BY created_at, id
+const auditLogListByClientRequest = `-- name: AuditLogListByClientRequest :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE client_request_id = $1::text AND created_at >= $2 AND created_at < $3
+  AND (created_at > $4 OR (created_at = $4 AND id > $5))
+  AND ($6::text IS NULL OR action = $6)
+ORDER BY created_at, id LIMIT $8::bigint OFFSET $7::bigint
 `
 
 // The events a client filed under its own request id (X-Request-Id), kept
 // apart from the server's request_id; the partial index on
-// client_request_id serves it.
-func (q *Queries) AuditLogListByClientRequestID(ctx context.Context, clientRequestID *string) ([]*AuditLog, error) {
-	rows, err := q.db.Query(ctx, auditLogListByClientRequestID, clientRequestID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []*AuditLog
-	for rows.Next() {
-		var i AuditLog
-		if err := rows.Scan(
-			&i.ID,
-			&i.EventID,
-			&i.RequestID,
-			&i.TraceID,
-			&i.UserID,
-			&i.ApiKeyID,
-			&i.ClientIp,
-			&i.Action,
-			&i.ResourceType,
-			&i.ResourceID,
-			&i.RequestData,
-			&i.ResponseData,
-			&i.Status,
-			&i.ErrorMessage,
-			&i.DurationMs,
-			&i.CreatedAt,
-			&i.ClientRequestID,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, &i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const auditLogListByDateRange = `-- name: AuditLogListByDateRange :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
-WHERE created_at >= $1 AND created_at < $2
-  AND ($3::text IS NULL OR action = $3)
-ORDER BY created_at, id LIMIT $5 OFFSET $4
-`
-
-type AuditLogListByDateRangeParams struct {
-	FromTime time.Time
-	ToTime   time.Time
-	Action   *string
-	Off      int32
-	Lim      int32
-}
-
-// The range is half-open, [from, to), so adjacent windows never count a row twice.
-func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListByDateRangeParams) ([]*AuditLog, error) {
-	rows, err := q.db.Query(ctx, auditLogListByDateRange,
-		arg.FromTime,
-		arg.ToTime,
-		arg.Action,
-		arg.Off,
-		arg.Lim,
+// client_request_id serves them.
+func (q *Queries) AuditLogListByClientRequest(ctx context.Context, clientRequestID string, fromTime time.Time, toTime time.Time, afterTime time.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListByClientRequest,
+		clientRequestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
 	)
 	if err != nil {
 		return nil, err
@@ -395,36 +332,24 @@ func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListB
 	return items, nil
 }
 
-const auditLogListByDateRangeAfter = `-- name: AuditLogListByDateRangeAfter :many
+const auditLogListByClientRequestDesc = `-- name: AuditLogListByClientRequestDesc :many
 SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
-WHERE created_at >= $1 AND created_at < $2
-  AND (created_at > $3 OR (created_at = $3 AND id > $4))
-  AND ($5::text IS NULL OR action = $5)
-ORDER BY created_at, id LIMIT $6
+WHERE client_request_id = $1::text AND created_at >= $2 AND created_at < $3
+  AND (created_at < $4 OR (created_at = $4 AND id < $5))
+  AND ($6::text IS NULL OR action = $6)
+ORDER BY created_at DESC, id DESC LIMIT $8::bigint OFFSET $7::bigint
 `
 
-type AuditLogListByDateRangeAfterParams struct {
-	FromTime  time.Time
-	ToTime    time.Time
-	AfterTime time.Time
-	AfterID   int64
-	Action    *string
-	Lim       int32
-}
-
-// Keyset paging in the order of AuditLogListByDateRange: the events of
-// [@from_time, @to_time) after the position (@after_time, @after_id). The
-// caller sets from_time to at least after_time, so that the created_at
-// index starts at the cursor's time: a page reads the events of that time
-// before the cursor again, and none earlier.
-func (q *Queries) AuditLogListByDateRangeAfter(ctx context.Context, arg AuditLogListByDateRangeAfterParams) ([]*AuditLog, error) {
-	rows, err := q.db.Query(ctx, auditLogListByDateRangeAfter,
-		arg.FromTime,
-		arg.ToTime,
-		arg.AfterTime,
-		arg.AfterID,
-		arg.Action,
-		arg.Lim,
+func (q *Queries) AuditLogListByClientRequestDesc(ctx context.Context, clientRequestID string, fromTime time.Time, toTime time.Time, afterTime time.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListByClientRequestDesc,
+		clientRequestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
 	)
 	if err != nil {
 		return nil, err
@@ -462,12 +387,80 @@ func (q *Queries) AuditLogListByDateRangeAfter(ctx context.Context, arg AuditLog
 	return items, nil
 }
 
-const auditLogListByRequestID = `-- name: AuditLogListByRequestID :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE request_id = $1 ORDER BY created_at, id
+const auditLogListByRequest = `-- name: AuditLogListByRequest :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE request_id = $1::text AND created_at >= $2 AND created_at < $3
+  AND (created_at > $4 OR (created_at = $4 AND id > $5))
+  AND ($6::text IS NULL OR action = $6)
+ORDER BY created_at, id LIMIT $8::bigint OFFSET $7::bigint
 `
 
-func (q *Queries) AuditLogListByRequestID(ctx context.Context, requestID string) ([]*AuditLog, error) {
-	rows, err := q.db.Query(ctx, auditLogListByRequestID, requestID)
+func (q *Queries) AuditLogListByRequest(ctx context.Context, requestID string, fromTime time.Time, toTime time.Time, afterTime time.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListByRequest,
+		requestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+			&i.ClientRequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditLogListByRequestDesc = `-- name: AuditLogListByRequestDesc :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE request_id = $1::text AND created_at >= $2 AND created_at < $3
+  AND (created_at < $4 OR (created_at = $4 AND id < $5))
+  AND ($6::text IS NULL OR action = $6)
+ORDER BY created_at DESC, id DESC LIMIT $8::bigint OFFSET $7::bigint
+`
+
+func (q *Queries) AuditLogListByRequestDesc(ctx context.Context, requestID string, fromTime time.Time, toTime time.Time, afterTime time.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListByRequestDesc,
+		requestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -505,17 +498,133 @@ func (q *Queries) AuditLogListByRequestID(ctx context.Context, requestID string)
 }
 
 const auditLogListByUser = `-- name: AuditLogListByUser :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $2
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE user_id = $1::text AND created_at >= $2 AND created_at < $3
+  AND (created_at > $4 OR (created_at = $4 AND id > $5))
+  AND ($6::text IS NULL OR action = $6)
+ORDER BY created_at, id LIMIT $8::bigint OFFSET $7::bigint
 `
 
-type AuditLogListByUserParams struct {
-	UserID *string
-	Off    int32
-	Lim    int32
+func (q *Queries) AuditLogListByUser(ctx context.Context, userID string, fromTime time.Time, toTime time.Time, afterTime time.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListByUser,
+		userID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+			&i.ClientRequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
-func (q *Queries) AuditLogListByUser(ctx context.Context, arg AuditLogListByUserParams) ([]*AuditLog, error) {
-	rows, err := q.db.Query(ctx, auditLogListByUser, arg.UserID, arg.Off, arg.Lim)
+const auditLogListByUserDesc = `-- name: AuditLogListByUserDesc :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE user_id = $1::text AND created_at >= $2 AND created_at < $3
+  AND (created_at < $4 OR (created_at = $4 AND id < $5))
+  AND ($6::text IS NULL OR action = $6)
+ORDER BY created_at DESC, id DESC LIMIT $8::bigint OFFSET $7::bigint
+`
+
+func (q *Queries) AuditLogListByUserDesc(ctx context.Context, userID string, fromTime time.Time, toTime time.Time, afterTime time.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListByUserDesc,
+		userID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+			&i.ClientRequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditLogListDesc = `-- name: AuditLogListDesc :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE created_at >= $1 AND created_at < $2
+  AND (created_at < $3 OR (created_at = $3 AND id < $4))
+  AND ($5::text IS NULL OR action = $5)
+ORDER BY created_at DESC, id DESC LIMIT $7::bigint OFFSET $6::bigint
+`
+
+func (q *Queries) AuditLogListDesc(ctx context.Context, fromTime time.Time, toTime time.Time, afterTime time.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListDesc,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -553,17 +662,12 @@ func (q *Queries) AuditLogListByUser(ctx context.Context, arg AuditLogListByUser
 }
 
 const auditLogListNewest = `-- name: AuditLogListNewest :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs ORDER BY id DESC LIMIT $2 OFFSET $1
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs ORDER BY id DESC LIMIT $2::bigint OFFSET $1::bigint
 `
 
-type AuditLogListNewestParams struct {
-	Off int32
-	Lim int32
-}
-
 // The events stored last, newest first: the start of `mcpstore audit tail`.
-func (q *Queries) AuditLogListNewest(ctx context.Context, arg AuditLogListNewestParams) ([]*AuditLog, error) {
-	rows, err := q.db.Query(ctx, auditLogListNewest, arg.Off, arg.Lim)
+func (q *Queries) AuditLogListNewest(ctx context.Context, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.Query(ctx, auditLogListNewest, off, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -602,18 +706,13 @@ func (q *Queries) AuditLogListNewest(ctx context.Context, arg AuditLogListNewest
 
 const auditLogPrune = `-- name: AuditLogPrune :execrows
 DELETE FROM audit_logs
-WHERE id IN (SELECT o.id FROM audit_logs AS o WHERE o.created_at < $1 ORDER BY o.created_at, o.id LIMIT $2)
+WHERE id IN (SELECT o.id FROM audit_logs AS o WHERE o.created_at < $1 ORDER BY o.created_at, o.id LIMIT $2::bigint)
 `
-
-type AuditLogPruneParams struct {
-	Before time.Time
-	Lim    int32
-}
 
 // One bounded batch of the oldest events created before @before: a short
 // statement that never holds the table for long. The caller repeats it.
-func (q *Queries) AuditLogPrune(ctx context.Context, arg AuditLogPruneParams) (int64, error) {
-	result, err := q.db.Exec(ctx, auditLogPrune, arg.Before, arg.Lim)
+func (q *Queries) AuditLogPrune(ctx context.Context, before time.Time, lim int64) (int64, error) {
+	result, err := q.db.Exec(ctx, auditLogPrune, before, lim)
 	if err != nil {
 		return 0, err
 	}
@@ -646,13 +745,6 @@ SELECT g.status, g.action, g.n, p.nd, p.p50, p.p95, p.p99
 FROM g CROSS JOIN p
 `
 
-type AuditLogStatisticsParams struct {
-	FullFrom time.Time
-	FullTo   time.Time
-	FromTime time.Time
-	ToTime   time.Time
-}
-
 type AuditLogStatisticsRow struct {
 	Status string
 	Action string
@@ -673,12 +765,12 @@ type AuditLogStatisticsRow struct {
 // are read from the created_at index, which carries duration_ms, status
 // and action (migration 00005). nd is the number of measured events: when
 // it is 0 the percentiles mean nothing.
-func (q *Queries) AuditLogStatistics(ctx context.Context, arg AuditLogStatisticsParams) ([]*AuditLogStatisticsRow, error) {
+func (q *Queries) AuditLogStatistics(ctx context.Context, fullFrom time.Time, fullTo time.Time, fromTime time.Time, toTime time.Time) ([]*AuditLogStatisticsRow, error) {
 	rows, err := q.db.Query(ctx, auditLogStatistics,
-		arg.FullFrom,
-		arg.FullTo,
-		arg.FromTime,
-		arg.ToTime,
+		fullFrom,
+		fullTo,
+		fromTime,
+		toTime,
 	)
 	if err != nil {
 		return nil, err

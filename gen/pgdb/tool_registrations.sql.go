@@ -16,29 +16,17 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata
 `
 
-type ToolCreateParams struct {
-	ServerID     string
-	Name         string
-	Title        *string
-	Description  string
-	InputSchema  json.RawMessage
-	OutputSchema json.RawMessage
-	Annotations  json.RawMessage
-	IsActive     bool
-	Metadata     json.RawMessage
-}
-
-func (q *Queries) ToolCreate(ctx context.Context, arg ToolCreateParams) (*ToolRegistration, error) {
+func (q *Queries) ToolCreate(ctx context.Context, serverID string, name string, title *string, description string, inputSchema json.RawMessage, outputSchema json.RawMessage, annotations json.RawMessage, isActive bool, metadata json.RawMessage) (*ToolRegistration, error) {
 	row := q.db.QueryRow(ctx, toolCreate,
-		arg.ServerID,
-		arg.Name,
-		arg.Title,
-		arg.Description,
-		arg.InputSchema,
-		arg.OutputSchema,
-		arg.Annotations,
-		arg.IsActive,
-		arg.Metadata,
+		serverID,
+		name,
+		title,
+		description,
+		inputSchema,
+		outputSchema,
+		annotations,
+		isActive,
+		metadata,
 	)
 	var i ToolRegistration
 	err := row.Scan(
@@ -110,13 +98,8 @@ const toolGetByName = `-- name: ToolGetByName :one
 SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations WHERE server_id = $1 AND name = $2
 `
 
-type ToolGetByNameParams struct {
-	ServerID string
-	Name     string
-}
-
-func (q *Queries) ToolGetByName(ctx context.Context, arg ToolGetByNameParams) (*ToolRegistration, error) {
-	row := q.db.QueryRow(ctx, toolGetByName, arg.ServerID, arg.Name)
+func (q *Queries) ToolGetByName(ctx context.Context, serverID string, name string) (*ToolRegistration, error) {
+	row := q.db.QueryRow(ctx, toolGetByName, serverID, name)
 	var i ToolRegistration
 	err := row.Scan(
 		&i.ID,
@@ -136,58 +119,17 @@ func (q *Queries) ToolGetByName(ctx context.Context, arg ToolGetByNameParams) (*
 }
 
 const toolList = `-- name: ToolList :many
-SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations ORDER BY id LIMIT $2 OFFSET $1
+
+SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations ORDER BY id LIMIT $2::bigint OFFSET $1::bigint
 `
 
-type ToolListParams struct {
-	Off int32
-	Lim int32
-}
-
-func (q *Queries) ToolList(ctx context.Context, arg ToolListParams) ([]*ToolRegistration, error) {
-	rows, err := q.db.Query(ctx, toolList, arg.Off, arg.Lim)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []*ToolRegistration
-	for rows.Next() {
-		var i ToolRegistration
-		if err := rows.Scan(
-			&i.ID,
-			&i.ServerID,
-			&i.Name,
-			&i.Title,
-			&i.Description,
-			&i.InputSchema,
-			&i.OutputSchema,
-			&i.Annotations,
-			&i.IsActive,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-			&i.Metadata,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, &i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const toolListActive = `-- name: ToolListActive :many
-SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations WHERE is_active ORDER BY id LIMIT $2 OFFSET $1
-`
-
-type ToolListActiveParams struct {
-	Off int32
-	Lim int32
-}
-
-func (q *Queries) ToolListActive(ctx context.Context, arg ToolListActiveParams) ([]*ToolRegistration, error) {
-	rows, err := q.db.Query(ctx, toolListActive, arg.Off, arg.Lim)
+// The lists of tools, in id order, after the id @after_id of the last tool
+// of the page before (0 for the first page).
+// A page of every tool, by offset: the common page, as cheap as the plain
+// statement it is (each condition ToolListFiltered adds costs PostgreSQL
+// planning time at every run).
+func (q *Queries) ToolList(ctx context.Context, off int64, lim int64) ([]*ToolRegistration, error) {
+	rows, err := q.db.Query(ctx, toolList, off, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -220,11 +162,65 @@ func (q *Queries) ToolListActive(ctx context.Context, arg ToolListActiveParams) 
 }
 
 const toolListByServer = `-- name: ToolListByServer :many
-SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations WHERE server_id = $1 ORDER BY name
+SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations
+WHERE server_id = $1 AND (is_active OR NOT $2::boolean) AND id > $3
+ORDER BY id LIMIT $5::bigint OFFSET $4::bigint
 `
 
-func (q *Queries) ToolListByServer(ctx context.Context, serverID string) ([]*ToolRegistration, error) {
-	rows, err := q.db.Query(ctx, toolListByServer, serverID)
+func (q *Queries) ToolListByServer(ctx context.Context, serverID string, activeOnly bool, afterID int64, off int64, lim int64) ([]*ToolRegistration, error) {
+	rows, err := q.db.Query(ctx, toolListByServer,
+		serverID,
+		activeOnly,
+		afterID,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*ToolRegistration
+	for rows.Next() {
+		var i ToolRegistration
+		if err := rows.Scan(
+			&i.ID,
+			&i.ServerID,
+			&i.Name,
+			&i.Title,
+			&i.Description,
+			&i.InputSchema,
+			&i.OutputSchema,
+			&i.Annotations,
+			&i.IsActive,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.Metadata,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const toolListFiltered = `-- name: ToolListFiltered :many
+SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations
+WHERE (is_active OR NOT $1::boolean) AND (server_id <> '' OR NOT $2::boolean)
+  AND id > $3
+ORDER BY id LIMIT $5::bigint OFFSET $4::bigint
+`
+
+func (q *Queries) ToolListFiltered(ctx context.Context, activeOnly bool, hasServer bool, afterID int64, off int64, lim int64) ([]*ToolRegistration, error) {
+	rows, err := q.db.Query(ctx, toolListFiltered,
+		activeOnly,
+		hasServer,
+		afterID,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -282,42 +278,24 @@ WHERE id = $15
 RETURNING id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata
 `
 
-type ToolUpdateParams struct {
-	SetTitle        bool
-	Title           *string
-	SetDescription  bool
-	Description     string
-	SetInputSchema  bool
-	InputSchema     json.RawMessage
-	SetOutputSchema bool
-	OutputSchema    json.RawMessage
-	SetAnnotations  bool
-	Annotations     json.RawMessage
-	SetIsActive     bool
-	IsActive        bool
-	SetMetadata     bool
-	Metadata        json.RawMessage
-	ID              int64
-}
-
 // updated_at moves only when a value really changes (trigger in the schema).
-func (q *Queries) ToolUpdate(ctx context.Context, arg ToolUpdateParams) (*ToolRegistration, error) {
+func (q *Queries) ToolUpdate(ctx context.Context, setTitle bool, title *string, setDescription bool, description string, setInputSchema bool, inputSchema json.RawMessage, setOutputSchema bool, outputSchema json.RawMessage, setAnnotations bool, annotations json.RawMessage, setIsActive bool, isActive bool, setMetadata bool, metadata json.RawMessage, iD int64) (*ToolRegistration, error) {
 	row := q.db.QueryRow(ctx, toolUpdate,
-		arg.SetTitle,
-		arg.Title,
-		arg.SetDescription,
-		arg.Description,
-		arg.SetInputSchema,
-		arg.InputSchema,
-		arg.SetOutputSchema,
-		arg.OutputSchema,
-		arg.SetAnnotations,
-		arg.Annotations,
-		arg.SetIsActive,
-		arg.IsActive,
-		arg.SetMetadata,
-		arg.Metadata,
-		arg.ID,
+		setTitle,
+		title,
+		setDescription,
+		description,
+		setInputSchema,
+		inputSchema,
+		setOutputSchema,
+		outputSchema,
+		setAnnotations,
+		annotations,
+		setIsActive,
+		isActive,
+		setMetadata,
+		metadata,
+		iD,
 	)
 	var i ToolRegistration
 	err := row.Scan(
@@ -351,31 +329,19 @@ ON CONFLICT (server_id, name) DO UPDATE SET
 RETURNING id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata
 `
 
-type ToolUpsertParams struct {
-	ServerID     string
-	Name         string
-	Title        *string
-	Description  string
-	InputSchema  json.RawMessage
-	OutputSchema json.RawMessage
-	Annotations  json.RawMessage
-	IsActive     bool
-	Metadata     json.RawMessage
-}
-
 // One atomic statement: concurrent upserts of one tool end in one row and no
 // error. A row written with the values it already has keeps its updated_at.
-func (q *Queries) ToolUpsert(ctx context.Context, arg ToolUpsertParams) (*ToolRegistration, error) {
+func (q *Queries) ToolUpsert(ctx context.Context, serverID string, name string, title *string, description string, inputSchema json.RawMessage, outputSchema json.RawMessage, annotations json.RawMessage, isActive bool, metadata json.RawMessage) (*ToolRegistration, error) {
 	row := q.db.QueryRow(ctx, toolUpsert,
-		arg.ServerID,
-		arg.Name,
-		arg.Title,
-		arg.Description,
-		arg.InputSchema,
-		arg.OutputSchema,
-		arg.Annotations,
-		arg.IsActive,
-		arg.Metadata,
+		serverID,
+		name,
+		title,
+		description,
+		inputSchema,
+		outputSchema,
+		annotations,
+		isActive,
+		metadata,
 	)
 	var i ToolRegistration
 	err := row.Scan(

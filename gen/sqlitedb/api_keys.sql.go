@@ -7,12 +7,17 @@ package sqlitedb
 
 import (
 	"context"
+
+	"github.com/mcpstore/mcpstore/internal/sqlitecol"
 )
 
 const aPIKeyChangeLast = `-- name: APIKeyChangeLast :one
+
 SELECT CAST(COALESCE(max(seq), 0) AS INTEGER) AS seq FROM api_key_changes
 `
 
+// APIKeys.UpdateLastUsedBatch is one UPDATE ... FROM, which sqlc's SQLite
+// parser does not take: its statement is in db/sqlite/apikeys.go.
 // The number of the last change logged (0 for none): where a reader of the
 // change log starts. SQLite only: PostgreSQL notifies instead.
 func (q *Queries) APIKeyChangeLast(ctx context.Context) (int64, error) {
@@ -26,25 +31,20 @@ const aPIKeyChangesAfter = `-- name: APIKeyChangesAfter :many
 SELECT seq, key_id FROM api_key_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2
 `
 
-type APIKeyChangesAfterParams struct {
-	After int64
-	Lim   int64
-}
-
 // The changes logged after change @after, oldest first. SQLite only.
-func (q *Queries) APIKeyChangesAfter(ctx context.Context, arg APIKeyChangesAfterParams) ([]ApiKeyChange, error) {
-	rows, err := q.db.QueryContext(ctx, aPIKeyChangesAfter, arg.After, arg.Lim)
+func (q *Queries) APIKeyChangesAfter(ctx context.Context, after int64, lim int64) ([]*ApiKeyChange, error) {
+	rows, err := q.db.QueryContext(ctx, aPIKeyChangesAfter, after, lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ApiKeyChange
+	var items []*ApiKeyChange
 	for rows.Next() {
 		var i ApiKeyChange
 		if err := rows.Scan(&i.Seq, &i.KeyID); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -61,31 +61,18 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
 RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
-type APIKeyCreateParams struct {
-	ID          string
-	Name        string
-	Prefix      string
-	KeyHash     string
-	UserID      *string
-	Roles       string
-	Permissions string
-	IsActive    bool
-	ExpiresAt   *int64
-	Metadata    *string
-}
-
-func (q *Queries) APIKeyCreate(ctx context.Context, arg APIKeyCreateParams) (ApiKey, error) {
+func (q *Queries) APIKeyCreate(ctx context.Context, iD string, name string, prefix string, keyHash string, userID *string, roles sqlitecol.List, permissions sqlitecol.List, isActive bool, expiresAt *sqlitecol.Time, metadata sqlitecol.JSON) (*ApiKey, error) {
 	row := q.db.QueryRowContext(ctx, aPIKeyCreate,
-		arg.ID,
-		arg.Name,
-		arg.Prefix,
-		arg.KeyHash,
-		arg.UserID,
-		arg.Roles,
-		arg.Permissions,
-		arg.IsActive,
-		arg.ExpiresAt,
-		arg.Metadata,
+		iD,
+		name,
+		prefix,
+		keyHash,
+		userID,
+		roles,
+		permissions,
+		isActive,
+		expiresAt,
+		metadata,
 	)
 	var i ApiKey
 	err := row.Scan(
@@ -104,7 +91,7 @@ func (q *Queries) APIKeyCreate(ctx context.Context, arg APIKeyCreateParams) (Api
 		&i.RevokedAt,
 		&i.RevokeReason,
 	)
-	return i, err
+	return &i, err
 }
 
 const aPIKeyDeactivate = `-- name: APIKeyDeactivate :execrows
@@ -135,7 +122,7 @@ const aPIKeyGetByHash = `-- name: APIKeyGetByHash :one
 SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE key_hash = ?1
 `
 
-func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash string) (ApiKey, error) {
+func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash string) (*ApiKey, error) {
 	row := q.db.QueryRowContext(ctx, aPIKeyGetByHash, keyHash)
 	var i ApiKey
 	err := row.Scan(
@@ -154,14 +141,14 @@ func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash string) (ApiKey, 
 		&i.RevokedAt,
 		&i.RevokeReason,
 	)
-	return i, err
+	return &i, err
 }
 
 const aPIKeyGetByID = `-- name: APIKeyGetByID :one
 SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE id = ?1
 `
 
-func (q *Queries) APIKeyGetByID(ctx context.Context, id string) (ApiKey, error) {
+func (q *Queries) APIKeyGetByID(ctx context.Context, id string) (*ApiKey, error) {
 	row := q.db.QueryRowContext(ctx, aPIKeyGetByID, id)
 	var i ApiKey
 	err := row.Scan(
@@ -180,25 +167,63 @@ func (q *Queries) APIKeyGetByID(ctx context.Context, id string) (ApiKey, error) 
 		&i.RevokedAt,
 		&i.RevokeReason,
 	)
-	return i, err
+	return &i, err
+}
+
+const aPIKeyGetByIDForUpdate = `-- name: APIKeyGetByIDForUpdate :one
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE id = ?1
+`
+
+// APIKeys.GetForUpdate: no lock of its own on SQLite, whose transactions
+// take the database's one write lock when they begin (BEGIN IMMEDIATE),
+// across processes too, so no other transaction writes the key until it
+// ends.
+func (q *Queries) APIKeyGetByIDForUpdate(ctx context.Context, id string) (*ApiKey, error) {
+	row := q.db.QueryRowContext(ctx, aPIKeyGetByIDForUpdate, id)
+	var i ApiKey
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Prefix,
+		&i.KeyHash,
+		&i.UserID,
+		&i.Roles,
+		&i.Permissions,
+		&i.IsActive,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+		&i.Metadata,
+		&i.RevokedAt,
+		&i.RevokeReason,
+	)
+	return &i, err
 }
 
 const aPIKeyList = `-- name: APIKeyList :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys ORDER BY created_at, id LIMIT ?2 OFFSET ?1
+
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys
+WHERE (is_active OR NOT CAST(?1 AS BOOLEAN))
+  AND (created_at > ?2 OR (created_at = ?2 AND id > CAST(?3 AS TEXT)))
+ORDER BY created_at, id LIMIT ?5 OFFSET ?4
 `
 
-type APIKeyListParams struct {
-	Off int64
-	Lim int64
-}
-
-func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]ApiKey, error) {
-	rows, err := q.db.QueryContext(ctx, aPIKeyList, arg.Off, arg.Lim)
+// The lists of keys, each oldest first and after a cursor, the position
+// (@after_time, @after_id) of the last key of the page before (the caller
+// passes one before every key for the first page).
+func (q *Queries) APIKeyList(ctx context.Context, activeOnly bool, afterTime sqlitecol.Time, afterID string, off int64, lim int64) ([]*ApiKey, error) {
+	rows, err := q.db.QueryContext(ctx, aPIKeyList,
+		activeOnly,
+		afterTime,
+		afterID,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ApiKey
+	var items []*ApiKey
 	for rows.Next() {
 		var i ApiKey
 		if err := rows.Scan(
@@ -219,7 +244,7 @@ func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]ApiKe
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -230,22 +255,27 @@ func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]ApiKe
 	return items, nil
 }
 
-const aPIKeyListActive = `-- name: APIKeyListActive :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE is_active ORDER BY created_at, id LIMIT ?2 OFFSET ?1
+const aPIKeyListByOwner = `-- name: APIKeyListByOwner :many
+SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys
+WHERE user_id = CAST(?1 AS TEXT) AND (is_active OR NOT CAST(?2 AS BOOLEAN))
+  AND (created_at > ?3 OR (created_at = ?3 AND id > CAST(?4 AS TEXT)))
+ORDER BY created_at, id LIMIT ?6 OFFSET ?5
 `
 
-type APIKeyListActiveParams struct {
-	Off int64
-	Lim int64
-}
-
-func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActiveParams) ([]ApiKey, error) {
-	rows, err := q.db.QueryContext(ctx, aPIKeyListActive, arg.Off, arg.Lim)
+func (q *Queries) APIKeyListByOwner(ctx context.Context, owner string, activeOnly bool, afterTime sqlitecol.Time, afterID string, off int64, lim int64) ([]*ApiKey, error) {
+	rows, err := q.db.QueryContext(ctx, aPIKeyListByOwner,
+		owner,
+		activeOnly,
+		afterTime,
+		afterID,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ApiKey
+	var items []*ApiKey
 	for rows.Next() {
 		var i ApiKey
 		if err := rows.Scan(
@@ -266,7 +296,7 @@ func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActivePara
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -278,72 +308,26 @@ func (q *Queries) APIKeyListActive(ctx context.Context, arg APIKeyListActivePara
 }
 
 const aPIKeyListByPrefix = `-- name: APIKeyListByPrefix :many
-SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys WHERE prefix = ?1 ORDER BY created_at, id
-`
-
-func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string) ([]ApiKey, error) {
-	rows, err := q.db.QueryContext(ctx, aPIKeyListByPrefix, prefix)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ApiKey
-	for rows.Next() {
-		var i ApiKey
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Prefix,
-			&i.KeyHash,
-			&i.UserID,
-			&i.Roles,
-			&i.Permissions,
-			&i.IsActive,
-			&i.CreatedAt,
-			&i.ExpiresAt,
-			&i.LastUsedAt,
-			&i.Metadata,
-			&i.RevokedAt,
-			&i.RevokeReason,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const aPIKeyListByUser = `-- name: APIKeyListByUser :many
 SELECT id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason FROM api_keys
-WHERE user_id = ?1 AND (is_active OR NOT CAST(?2 AS BOOLEAN))
-ORDER BY created_at, id LIMIT ?4 OFFSET ?3
+WHERE prefix = CAST(?1 AS TEXT) AND (is_active OR NOT CAST(?2 AS BOOLEAN))
+  AND (created_at > ?3 OR (created_at = ?3 AND id > CAST(?4 AS TEXT)))
+ORDER BY created_at, id LIMIT ?6 OFFSET ?5
 `
 
-type APIKeyListByUserParams struct {
-	UserID     *string
-	ActiveOnly bool
-	Off        int64
-	Lim        int64
-}
-
-func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserParams) ([]ApiKey, error) {
-	rows, err := q.db.QueryContext(ctx, aPIKeyListByUser,
-		arg.UserID,
-		arg.ActiveOnly,
-		arg.Off,
-		arg.Lim,
+func (q *Queries) APIKeyListByPrefix(ctx context.Context, prefix string, activeOnly bool, afterTime sqlitecol.Time, afterID string, off int64, lim int64) ([]*ApiKey, error) {
+	rows, err := q.db.QueryContext(ctx, aPIKeyListByPrefix,
+		prefix,
+		activeOnly,
+		afterTime,
+		afterID,
+		off,
+		lim,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ApiKey
+	var items []*ApiKey
 	for rows.Next() {
 		var i ApiKey
 		if err := rows.Scan(
@@ -364,7 +348,7 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, arg APIKeyListByUserPara
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -383,16 +367,10 @@ WHERE id = ?3
 RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
-type APIKeyRevokeParams struct {
-	RevokedAt    *int64
-	RevokeReason *string
-	ID           string
-}
-
 // Sets when the key stops working and why. A revocation is never postponed:
 // a key revoked already keeps the earlier time and its reason.
-func (q *Queries) APIKeyRevoke(ctx context.Context, arg APIKeyRevokeParams) (ApiKey, error) {
-	row := q.db.QueryRowContext(ctx, aPIKeyRevoke, arg.RevokedAt, arg.RevokeReason, arg.ID)
+func (q *Queries) APIKeyRevoke(ctx context.Context, revokedAt *sqlitecol.Time, revokeReason *string, iD string) (*ApiKey, error) {
+	row := q.db.QueryRowContext(ctx, aPIKeyRevoke, revokedAt, revokeReason, iD)
 	var i ApiKey
 	err := row.Scan(
 		&i.ID,
@@ -410,15 +388,15 @@ func (q *Queries) APIKeyRevoke(ctx context.Context, arg APIKeyRevokeParams) (Api
 		&i.RevokedAt,
 		&i.RevokeReason,
 	)
-	return i, err
+	return &i, err
 }
 
 const aPIKeyUpdate = `-- name: APIKeyUpdate :one
 UPDATE api_keys SET
     name        = CASE WHEN CAST(?1 AS BOOLEAN) THEN CAST(?2 AS TEXT) ELSE name END,
     user_id     = CASE WHEN CAST(?3 AS BOOLEAN) THEN ?4 ELSE user_id END,
-    roles       = CASE WHEN CAST(?5 AS BOOLEAN) THEN CAST(?6 AS TEXT) ELSE roles END,
-    permissions = CASE WHEN CAST(?7 AS BOOLEAN) THEN CAST(?8 AS TEXT) ELSE permissions END,
+    roles       = CASE WHEN CAST(?5 AS BOOLEAN) THEN ?6 ELSE roles END,
+    permissions = CASE WHEN CAST(?7 AS BOOLEAN) THEN ?8 ELSE permissions END,
     is_active   = CASE WHEN CAST(?9 AS BOOLEAN) THEN CAST(?10 AS BOOLEAN) ELSE is_active END,
     expires_at  = CASE WHEN CAST(?11 AS BOOLEAN) THEN ?12 ELSE expires_at END,
     metadata    = CASE WHEN CAST(?13 AS BOOLEAN) THEN ?14 ELSE metadata END
@@ -426,43 +404,25 @@ WHERE id = ?15
 RETURNING id, name, prefix, key_hash, user_id, roles, permissions, is_active, created_at, expires_at, last_used_at, metadata, revoked_at, revoke_reason
 `
 
-type APIKeyUpdateParams struct {
-	SetName        bool
-	Name           string
-	SetUserID      bool
-	UserID         *string
-	SetRoles       bool
-	Roles          string
-	SetPermissions bool
-	Permissions    string
-	SetIsActive    bool
-	IsActive       bool
-	SetExpiresAt   bool
-	ExpiresAt      *int64
-	SetMetadata    bool
-	Metadata       *string
-	ID             string
-}
-
 // Each column changes only when its set_ flag is true, in one statement, so
 // concurrent updates of different columns never undo each other.
-func (q *Queries) APIKeyUpdate(ctx context.Context, arg APIKeyUpdateParams) (ApiKey, error) {
+func (q *Queries) APIKeyUpdate(ctx context.Context, setName bool, name string, setUserID bool, userID *string, setRoles bool, roles sqlitecol.List, setPermissions bool, permissions sqlitecol.List, setIsActive bool, isActive bool, setExpiresAt bool, expiresAt *sqlitecol.Time, setMetadata bool, metadata sqlitecol.JSON, iD string) (*ApiKey, error) {
 	row := q.db.QueryRowContext(ctx, aPIKeyUpdate,
-		arg.SetName,
-		arg.Name,
-		arg.SetUserID,
-		arg.UserID,
-		arg.SetRoles,
-		arg.Roles,
-		arg.SetPermissions,
-		arg.Permissions,
-		arg.SetIsActive,
-		arg.IsActive,
-		arg.SetExpiresAt,
-		arg.ExpiresAt,
-		arg.SetMetadata,
-		arg.Metadata,
-		arg.ID,
+		setName,
+		name,
+		setUserID,
+		userID,
+		setRoles,
+		roles,
+		setPermissions,
+		permissions,
+		setIsActive,
+		isActive,
+		setExpiresAt,
+		expiresAt,
+		setMetadata,
+		metadata,
+		iD,
 	)
 	var i ApiKey
 	err := row.Scan(
@@ -481,7 +441,7 @@ func (q *Queries) APIKeyUpdate(ctx context.Context, arg APIKeyUpdateParams) (Api
 		&i.RevokedAt,
 		&i.RevokeReason,
 	)
-	return i, err
+	return &i, err
 }
 
 const aPIKeyUpdateLastUsed = `-- name: APIKeyUpdateLastUsed :execrows
@@ -489,36 +449,9 @@ UPDATE api_keys SET last_used_at = ?1
 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)
 `
 
-type APIKeyUpdateLastUsedParams struct {
-	UsedAt *int64
-	ID     string
-}
-
 // Never moves last_used_at backwards, so late or repeated writes are harmless.
-func (q *Queries) APIKeyUpdateLastUsed(ctx context.Context, arg APIKeyUpdateLastUsedParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, aPIKeyUpdateLastUsed, arg.UsedAt, arg.ID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const aPIKeyUpdateLastUsedBatch = `-- name: APIKeyUpdateLastUsedBatch :execrows
-UPDATE api_keys SET last_used_at = (
-    SELECT CAST(json_extract(u.value, '$[1]') AS INTEGER) FROM json_each(?1) AS u
-    WHERE json_extract(u.value, '$[0]') = api_keys.id
-)
-WHERE id IN (SELECT json_extract(u.value, '$[0]') FROM json_each(?1) AS u)
-  AND (last_used_at IS NULL OR last_used_at < (
-    SELECT CAST(json_extract(u.value, '$[1]') AS INTEGER) FROM json_each(?1) AS u
-    WHERE json_extract(u.value, '$[0]') = api_keys.id
-  ))
-`
-
-// Many uses in one statement: @uses is a JSON array of [id, used_at] pairs,
-// one per key. Never moves last_used_at backwards; unknown ids are ignored.
-func (q *Queries) APIKeyUpdateLastUsedBatch(ctx context.Context, uses interface{}) (int64, error) {
-	result, err := q.db.ExecContext(ctx, aPIKeyUpdateLastUsedBatch, uses)
+func (q *Queries) APIKeyUpdateLastUsed(ctx context.Context, usedAt *sqlitecol.Time, iD string) (int64, error) {
+	result, err := q.db.ExecContext(ctx, aPIKeyUpdateLastUsed, usedAt, iD)
 	if err != nil {
 		return 0, err
 	}

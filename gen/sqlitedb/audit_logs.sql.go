@@ -7,7 +7,9 @@ package sqlitedb
 
 import (
 	"context"
-	"database/sql"
+
+	"github.com/google/uuid"
+	"github.com/mcpstore/mcpstore/internal/sqlitecol"
 )
 
 const auditLogComplete = `-- name: AuditLogComplete :one
@@ -20,22 +22,14 @@ WHERE id = ?5
 RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id
 `
 
-type AuditLogCompleteParams struct {
-	Status       string
-	ResponseData *string
-	ErrorMessage *string
-	DurationMs   *float64
-	ID           int64
-}
-
 // Fills in the outcome of an entry written when a call started.
-func (q *Queries) AuditLogComplete(ctx context.Context, arg AuditLogCompleteParams) (AuditLog, error) {
+func (q *Queries) AuditLogComplete(ctx context.Context, status string, responseData sqlitecol.JSON, errorMessage *string, durationMs *float64, iD int64) (*AuditLog, error) {
 	row := q.db.QueryRowContext(ctx, auditLogComplete,
-		arg.Status,
-		arg.ResponseData,
-		arg.ErrorMessage,
-		arg.DurationMs,
-		arg.ID,
+		status,
+		responseData,
+		errorMessage,
+		durationMs,
+		iD,
 	)
 	var i AuditLog
 	err := row.Scan(
@@ -57,7 +51,7 @@ func (q *Queries) AuditLogComplete(ctx context.Context, arg AuditLogCompletePara
 		&i.CreatedAt,
 		&i.ClientRequestID,
 	)
-	return i, err
+	return &i, err
 }
 
 const auditLogDelete = `-- name: AuditLogDelete :execrows
@@ -76,7 +70,7 @@ const auditLogGetByID = `-- name: AuditLogGetByID :one
 SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE id = ?1
 `
 
-func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (AuditLog, error) {
+func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (*AuditLog, error) {
 	row := q.db.QueryRowContext(ctx, auditLogGetByID, id)
 	var i AuditLog
 	err := row.Scan(
@@ -98,7 +92,7 @@ func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (AuditLog, erro
 		&i.CreatedAt,
 		&i.ClientRequestID,
 	)
-	return i, err
+	return &i, err
 }
 
 const auditLogInsert = `-- name: AuditLogInsert :one
@@ -106,47 +100,28 @@ INSERT INTO audit_logs (event_id, request_id, client_request_id, trace_id, user_
                         request_data, response_data, status, error_message, duration_ms, created_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
         ?8, ?9, ?10, ?11, ?12, ?13,
-        ?14, ?15, COALESCE(CAST(?16 AS INTEGER), CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER) * 1000))
+        ?14, ?15, ?16)
 RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id
 `
 
-type AuditLogInsertParams struct {
-	EventID         string
-	RequestID       string
-	ClientRequestID *string
-	TraceID         *string
-	UserID          *string
-	ApiKeyID        *string
-	ClientIp        *string
-	Action          string
-	ResourceType    string
-	ResourceID      *string
-	RequestData     *string
-	ResponseData    *string
-	Status          string
-	ErrorMessage    *string
-	DurationMs      *float64
-	CreatedAt       sql.NullInt64
-}
-
-func (q *Queries) AuditLogInsert(ctx context.Context, arg AuditLogInsertParams) (AuditLog, error) {
+func (q *Queries) AuditLogInsert(ctx context.Context, eventID uuid.UUID, requestID string, clientRequestID *string, traceID *string, userID *string, apiKeyID *string, clientIp *string, action string, resourceType string, resourceID *string, requestData sqlitecol.JSON, responseData sqlitecol.JSON, status string, errorMessage *string, durationMs *float64, createdAt sqlitecol.Time) (*AuditLog, error) {
 	row := q.db.QueryRowContext(ctx, auditLogInsert,
-		arg.EventID,
-		arg.RequestID,
-		arg.ClientRequestID,
-		arg.TraceID,
-		arg.UserID,
-		arg.ApiKeyID,
-		arg.ClientIp,
-		arg.Action,
-		arg.ResourceType,
-		arg.ResourceID,
-		arg.RequestData,
-		arg.ResponseData,
-		arg.Status,
-		arg.ErrorMessage,
-		arg.DurationMs,
-		arg.CreatedAt,
+		eventID,
+		requestID,
+		clientRequestID,
+		traceID,
+		userID,
+		apiKeyID,
+		clientIp,
+		action,
+		resourceType,
+		resourceID,
+		requestData,
+		responseData,
+		status,
+		errorMessage,
+		durationMs,
+		createdAt,
 	)
 	var i AuditLog
 	err := row.Scan(
@@ -168,7 +143,7 @@ func (q *Queries) AuditLogInsert(ctx context.Context, arg AuditLogInsertParams) 
 		&i.CreatedAt,
 		&i.ClientRequestID,
 	)
-	return i, err
+	return &i, err
 }
 
 const auditLogInsertIgnore = `-- name: AuditLogInsertIgnore :execrows
@@ -180,45 +155,26 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
 ON CONFLICT (event_id) DO NOTHING
 `
 
-type AuditLogInsertIgnoreParams struct {
-	EventID         string
-	RequestID       string
-	ClientRequestID *string
-	TraceID         *string
-	UserID          *string
-	ApiKeyID        *string
-	ClientIp        *string
-	Action          string
-	ResourceType    string
-	ResourceID      *string
-	RequestData     *string
-	ResponseData    *string
-	Status          string
-	ErrorMessage    *string
-	DurationMs      *float64
-	CreatedAt       int64
-}
-
 // AuditLogInsertBatch runs this for each event of a batch, in one
 // transaction; an event stored already (a retried batch) is skipped.
-func (q *Queries) AuditLogInsertIgnore(ctx context.Context, arg AuditLogInsertIgnoreParams) (int64, error) {
+func (q *Queries) AuditLogInsertIgnore(ctx context.Context, eventID uuid.UUID, requestID string, clientRequestID *string, traceID *string, userID *string, apiKeyID *string, clientIp *string, action string, resourceType string, resourceID *string, requestData sqlitecol.JSON, responseData sqlitecol.JSON, status string, errorMessage *string, durationMs *float64, createdAt sqlitecol.Time) (int64, error) {
 	result, err := q.db.ExecContext(ctx, auditLogInsertIgnore,
-		arg.EventID,
-		arg.RequestID,
-		arg.ClientRequestID,
-		arg.TraceID,
-		arg.UserID,
-		arg.ApiKeyID,
-		arg.ClientIp,
-		arg.Action,
-		arg.ResourceType,
-		arg.ResourceID,
-		arg.RequestData,
-		arg.ResponseData,
-		arg.Status,
-		arg.ErrorMessage,
-		arg.DurationMs,
-		arg.CreatedAt,
+		eventID,
+		requestID,
+		clientRequestID,
+		traceID,
+		userID,
+		apiKeyID,
+		clientIp,
+		action,
+		resourceType,
+		resourceID,
+		requestData,
+		responseData,
+		status,
+		errorMessage,
+		durationMs,
+		createdAt,
 	)
 	if err != nil {
 		return 0, err
@@ -227,21 +183,37 @@ func (q *Queries) AuditLogInsertIgnore(ctx context.Context, arg AuditLogInsertIg
 }
 
 const auditLogList = `-- name: AuditLogList :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs ORDER BY created_at, id LIMIT ?2 OFFSET ?1
+
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE created_at >= ?1 AND created_at < ?2
+  AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))
+  AND (CAST(?5 AS TEXT) IS NULL OR action = CAST(?5 AS TEXT))
+ORDER BY created_at, id LIMIT ?7 OFFSET ?6
 `
 
-type AuditLogListParams struct {
-	Off int64
-	Lim int64
-}
-
-func (q *Queries) AuditLogList(ctx context.Context, arg AuditLogListParams) ([]AuditLog, error) {
-	rows, err := q.db.QueryContext(ctx, auditLogList, arg.Off, arg.Lim)
+// The lists of events, by the index of what they select: a request's, a
+// user's, or a window's. Each is in the order of (created_at, id), oldest
+// first or, in its Desc twin, newest first, and starts after a cursor, the
+// position (@after_time, @after_id) of the last event of the page before.
+// The range is half-open, [@from_time, @to_time), so adjacent windows never
+// count a row twice. The caller sets from_time to at least after_time
+// (to_time to at most just after it, newest first), so that the created_at
+// index starts at the cursor's time.
+func (q *Queries) AuditLogList(ctx context.Context, fromTime sqlitecol.Time, toTime sqlitecol.Time, afterTime sqlitecol.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogList,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -265,7 +237,7 @@ func (q *Queries) AuditLogList(ctx context.Context, arg AuditLogListParams) ([]A
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -280,21 +252,15 @@ const auditLogListAfterID = `-- name: AuditLogListAfterID :many
 SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE id > ?1 ORDER BY id LIMIT ?3 OFFSET ?2
 `
 
-type AuditLogListAfterIDParams struct {
-	AfterID int64
-	Off     int64
-	Lim     int64
-}
-
 // The events stored after the event @after_id, in the order they were
 // stored: what `mcpstore audit tail -f` polls for.
-func (q *Queries) AuditLogListAfterID(ctx context.Context, arg AuditLogListAfterIDParams) ([]AuditLog, error) {
-	rows, err := q.db.QueryContext(ctx, auditLogListAfterID, arg.AfterID, arg.Off, arg.Lim)
+func (q *Queries) AuditLogListAfterID(ctx context.Context, afterID int64, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListAfterID, afterID, off, lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -318,7 +284,7 @@ func (q *Queries) AuditLogListAfterID(ctx context.Context, arg AuditLogListAfter
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -329,83 +295,33 @@ func (q *Queries) AuditLogListAfterID(ctx context.Context, arg AuditLogListAfter
 	return items, nil
 }
 
-const auditLogListByClientRequestID = `-- name: AuditLogListByClientRequestID :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE client_request_id = ?1 ORDER BY created_at, id
+const auditLogListByClientRequest = `-- name: AuditLogListByClientRequest :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE client_request_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
+  AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))
+  AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
+ORDER BY created_at, id LIMIT ?8 OFFSET ?7
 `
 
 // The events a client filed under its own request id (X-Request-Id), kept
 // apart from the server's request_id; the partial index on
-// client_request_id serves it.
-func (q *Queries) AuditLogListByClientRequestID(ctx context.Context, clientRequestID *string) ([]AuditLog, error) {
-	rows, err := q.db.QueryContext(ctx, auditLogListByClientRequestID, clientRequestID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []AuditLog
-	for rows.Next() {
-		var i AuditLog
-		if err := rows.Scan(
-			&i.ID,
-			&i.EventID,
-			&i.RequestID,
-			&i.TraceID,
-			&i.UserID,
-			&i.ApiKeyID,
-			&i.ClientIp,
-			&i.Action,
-			&i.ResourceType,
-			&i.ResourceID,
-			&i.RequestData,
-			&i.ResponseData,
-			&i.Status,
-			&i.ErrorMessage,
-			&i.DurationMs,
-			&i.CreatedAt,
-			&i.ClientRequestID,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const auditLogListByDateRange = `-- name: AuditLogListByDateRange :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
-WHERE created_at >= ?1 AND created_at < ?2
-  AND (?3 IS NULL OR action = ?3)
-ORDER BY created_at, id LIMIT ?5 OFFSET ?4
-`
-
-type AuditLogListByDateRangeParams struct {
-	FromTime int64
-	ToTime   int64
-	Action   interface{}
-	Off      int64
-	Lim      int64
-}
-
-// The range is half-open, [from, to), so adjacent windows never count a row twice.
-func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListByDateRangeParams) ([]AuditLog, error) {
-	rows, err := q.db.QueryContext(ctx, auditLogListByDateRange,
-		arg.FromTime,
-		arg.ToTime,
-		arg.Action,
-		arg.Off,
-		arg.Lim,
+// client_request_id serves them.
+func (q *Queries) AuditLogListByClientRequest(ctx context.Context, clientRequestID string, fromTime sqlitecol.Time, toTime sqlitecol.Time, afterTime sqlitecol.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListByClientRequest,
+		clientRequestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -429,7 +345,7 @@ func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListB
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -440,42 +356,30 @@ func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListB
 	return items, nil
 }
 
-const auditLogListByDateRangeAfter = `-- name: AuditLogListByDateRangeAfter :many
+const auditLogListByClientRequestDesc = `-- name: AuditLogListByClientRequestDesc :many
 SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
-WHERE created_at >= ?1 AND created_at < ?2
-  AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))
-  AND (?5 IS NULL OR action = ?5)
-ORDER BY created_at, id LIMIT ?6
+WHERE client_request_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
+  AND (created_at < ?4 OR (created_at = ?4 AND id < ?5))
+  AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
+ORDER BY created_at DESC, id DESC LIMIT ?8 OFFSET ?7
 `
 
-type AuditLogListByDateRangeAfterParams struct {
-	FromTime  int64
-	ToTime    int64
-	AfterTime int64
-	AfterID   int64
-	Action    interface{}
-	Lim       int64
-}
-
-// Keyset paging in the order of AuditLogListByDateRange: the events of
-// [@from_time, @to_time) after the position (@after_time, @after_id). The
-// caller sets from_time to at least after_time, so that the created_at
-// index starts at the cursor's time: a page reads the events of that time
-// before the cursor again, and none earlier.
-func (q *Queries) AuditLogListByDateRangeAfter(ctx context.Context, arg AuditLogListByDateRangeAfterParams) ([]AuditLog, error) {
-	rows, err := q.db.QueryContext(ctx, auditLogListByDateRangeAfter,
-		arg.FromTime,
-		arg.ToTime,
-		arg.AfterTime,
-		arg.AfterID,
-		arg.Action,
-		arg.Lim,
+func (q *Queries) AuditLogListByClientRequestDesc(ctx context.Context, clientRequestID string, fromTime sqlitecol.Time, toTime sqlitecol.Time, afterTime sqlitecol.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListByClientRequestDesc,
+		clientRequestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -499,7 +403,7 @@ func (q *Queries) AuditLogListByDateRangeAfter(ctx context.Context, arg AuditLog
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -510,17 +414,30 @@ func (q *Queries) AuditLogListByDateRangeAfter(ctx context.Context, arg AuditLog
 	return items, nil
 }
 
-const auditLogListByRequestID = `-- name: AuditLogListByRequestID :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE request_id = ?1 ORDER BY created_at, id
+const auditLogListByRequest = `-- name: AuditLogListByRequest :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE request_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
+  AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))
+  AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
+ORDER BY created_at, id LIMIT ?8 OFFSET ?7
 `
 
-func (q *Queries) AuditLogListByRequestID(ctx context.Context, requestID string) ([]AuditLog, error) {
-	rows, err := q.db.QueryContext(ctx, auditLogListByRequestID, requestID)
+func (q *Queries) AuditLogListByRequest(ctx context.Context, requestID string, fromTime sqlitecol.Time, toTime sqlitecol.Time, afterTime sqlitecol.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListByRequest,
+		requestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -544,7 +461,65 @@ func (q *Queries) AuditLogListByRequestID(ctx context.Context, requestID string)
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditLogListByRequestDesc = `-- name: AuditLogListByRequestDesc :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE request_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
+  AND (created_at < ?4 OR (created_at = ?4 AND id < ?5))
+  AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
+ORDER BY created_at DESC, id DESC LIMIT ?8 OFFSET ?7
+`
+
+func (q *Queries) AuditLogListByRequestDesc(ctx context.Context, requestID string, fromTime sqlitecol.Time, toTime sqlitecol.Time, afterTime sqlitecol.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListByRequestDesc,
+		requestID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+			&i.ClientRequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -556,22 +531,29 @@ func (q *Queries) AuditLogListByRequestID(ctx context.Context, requestID string)
 }
 
 const auditLogListByUser = `-- name: AuditLogListByUser :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?2
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE user_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
+  AND (created_at > ?4 OR (created_at = ?4 AND id > ?5))
+  AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
+ORDER BY created_at, id LIMIT ?8 OFFSET ?7
 `
 
-type AuditLogListByUserParams struct {
-	UserID *string
-	Off    int64
-	Lim    int64
-}
-
-func (q *Queries) AuditLogListByUser(ctx context.Context, arg AuditLogListByUserParams) ([]AuditLog, error) {
-	rows, err := q.db.QueryContext(ctx, auditLogListByUser, arg.UserID, arg.Off, arg.Lim)
+func (q *Queries) AuditLogListByUser(ctx context.Context, userID string, fromTime sqlitecol.Time, toTime sqlitecol.Time, afterTime sqlitecol.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListByUser,
+		userID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -595,7 +577,122 @@ func (q *Queries) AuditLogListByUser(ctx context.Context, arg AuditLogListByUser
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditLogListByUserDesc = `-- name: AuditLogListByUserDesc :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE user_id = CAST(?1 AS TEXT) AND created_at >= ?2 AND created_at < ?3
+  AND (created_at < ?4 OR (created_at = ?4 AND id < ?5))
+  AND (CAST(?6 AS TEXT) IS NULL OR action = CAST(?6 AS TEXT))
+ORDER BY created_at DESC, id DESC LIMIT ?8 OFFSET ?7
+`
+
+func (q *Queries) AuditLogListByUserDesc(ctx context.Context, userID string, fromTime sqlitecol.Time, toTime sqlitecol.Time, afterTime sqlitecol.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListByUserDesc,
+		userID,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+			&i.ClientRequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditLogListDesc = `-- name: AuditLogListDesc :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
+WHERE created_at >= ?1 AND created_at < ?2
+  AND (created_at < ?3 OR (created_at = ?3 AND id < ?4))
+  AND (CAST(?5 AS TEXT) IS NULL OR action = CAST(?5 AS TEXT))
+ORDER BY created_at DESC, id DESC LIMIT ?7 OFFSET ?6
+`
+
+func (q *Queries) AuditLogListDesc(ctx context.Context, fromTime sqlitecol.Time, toTime sqlitecol.Time, afterTime sqlitecol.Time, afterID int64, action *string, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListDesc,
+		fromTime,
+		toTime,
+		afterTime,
+		afterID,
+		action,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+			&i.ClientRequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -610,19 +707,14 @@ const auditLogListNewest = `-- name: AuditLogListNewest :many
 SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs ORDER BY id DESC LIMIT ?2 OFFSET ?1
 `
 
-type AuditLogListNewestParams struct {
-	Off int64
-	Lim int64
-}
-
 // The events stored last, newest first: the start of `mcpstore audit tail`.
-func (q *Queries) AuditLogListNewest(ctx context.Context, arg AuditLogListNewestParams) ([]AuditLog, error) {
-	rows, err := q.db.QueryContext(ctx, auditLogListNewest, arg.Off, arg.Lim)
+func (q *Queries) AuditLogListNewest(ctx context.Context, off int64, lim int64) ([]*AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListNewest, off, lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLog
+	var items []*AuditLog
 	for rows.Next() {
 		var i AuditLog
 		if err := rows.Scan(
@@ -646,7 +738,7 @@ func (q *Queries) AuditLogListNewest(ctx context.Context, arg AuditLogListNewest
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -662,15 +754,10 @@ DELETE FROM audit_logs
 WHERE id IN (SELECT o.id FROM audit_logs AS o WHERE o.created_at < ?1 ORDER BY o.created_at, o.id LIMIT ?2)
 `
 
-type AuditLogPruneParams struct {
-	Before int64
-	Lim    int64
-}
-
 // One bounded batch of the oldest events created before @before: a short
 // write transaction, so other writers wait little. The caller repeats it.
-func (q *Queries) AuditLogPrune(ctx context.Context, arg AuditLogPruneParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, auditLogPrune, arg.Before, arg.Lim)
+func (q *Queries) AuditLogPrune(ctx context.Context, before sqlitecol.Time, lim int64) (int64, error) {
+	result, err := q.db.ExecContext(ctx, auditLogPrune, before, lim)
 	if err != nil {
 		return 0, err
 	}
@@ -685,11 +772,6 @@ WHERE created_at >= ?1 AND created_at < ?2
 GROUP BY status, action
 `
 
-type AuditLogStatisticsParams struct {
-	FromTime int64
-	ToTime   int64
-}
-
 type AuditLogStatisticsRow struct {
 	Status    string
 	Action    string
@@ -702,13 +784,13 @@ type AuditLogStatisticsRow struct {
 // one blob (mcpstore_durations, an aggregate of db/sqlite), which the
 // caller merges and sorts for the latency percentiles: SQLite has no
 // percentile function.
-func (q *Queries) AuditLogStatistics(ctx context.Context, arg AuditLogStatisticsParams) ([]AuditLogStatisticsRow, error) {
-	rows, err := q.db.QueryContext(ctx, auditLogStatistics, arg.FromTime, arg.ToTime)
+func (q *Queries) AuditLogStatistics(ctx context.Context, fromTime sqlitecol.Time, toTime sqlitecol.Time) ([]*AuditLogStatisticsRow, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogStatistics, fromTime, toTime)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuditLogStatisticsRow
+	var items []*AuditLogStatisticsRow
 	for rows.Next() {
 		var i AuditLogStatisticsRow
 		if err := rows.Scan(
@@ -719,7 +801,7 @@ func (q *Queries) AuditLogStatistics(ctx context.Context, arg AuditLogStatistics
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err

@@ -4,20 +4,25 @@
 
 package sqlitedb
 
+import (
+	"github.com/google/uuid"
+	"github.com/mcpstore/mcpstore/internal/sqlitecol"
+)
+
 type ApiKey struct {
 	ID           string
 	Name         string
 	Prefix       string
 	KeyHash      string
 	UserID       *string
-	Roles        string
-	Permissions  string
+	Roles        sqlitecol.List
+	Permissions  sqlitecol.List
 	IsActive     bool
-	CreatedAt    int64
-	ExpiresAt    *int64
-	LastUsedAt   *int64
-	Metadata     *string
-	RevokedAt    *int64
+	CreatedAt    sqlitecol.Time
+	ExpiresAt    *sqlitecol.Time
+	LastUsedAt   *sqlitecol.Time
+	Metadata     sqlitecol.JSON
+	RevokedAt    *sqlitecol.Time
 	RevokeReason *string
 }
 
@@ -28,7 +33,7 @@ type ApiKeyChange struct {
 
 type AuditLog struct {
 	ID              int64
-	EventID         string
+	EventID         uuid.UUID
 	RequestID       string
 	TraceID         *string
 	UserID          *string
@@ -37,12 +42,12 @@ type AuditLog struct {
 	Action          string
 	ResourceType    string
 	ResourceID      *string
-	RequestData     *string
-	ResponseData    *string
+	RequestData     sqlitecol.JSON
+	ResponseData    sqlitecol.JSON
 	Status          string
 	ErrorMessage    *string
 	DurationMs      *float64
-	CreatedAt       int64
+	CreatedAt       sqlitecol.Time
 	ClientRequestID *string
 }
 
@@ -52,11 +57,11 @@ type ToolRegistration struct {
 	Name         string
 	Title        *string
 	Description  string
-	InputSchema  string
-	OutputSchema *string
-	Annotations  *string
+	InputSchema  sqlitecol.JSON
+	OutputSchema sqlitecol.JSON
+	Annotations  sqlitecol.JSON
 	IsActive     bool
-	CreatedAt    int64
-	UpdatedAt    int64
-	Metadata     *string
+	CreatedAt    sqlitecol.Time
+	UpdatedAt    sqlitecol.Time
+	Metadata     sqlitecol.JSON
 }

@@ -7,6 +7,8 @@ package sqlitedb
 
 import (
 	"context"
+
+	"github.com/mcpstore/mcpstore/internal/sqlitecol"
 )
 
 const toolCreate = `-- name: ToolCreate :one
@@ -16,31 +18,19 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 RETURNING id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata
 `
 
-type ToolCreateParams struct {
-	ServerID     string
-	Name         string
-	Title        *string
-	Description  string
-	InputSchema  string
-	OutputSchema *string
-	Annotations  *string
-	IsActive     bool
-	Metadata     *string
-}
-
 // updated_at: SQLite has no BEFORE trigger that can change the row, so the
 // statements that change a row set it themselves, only when a value changes.
-func (q *Queries) ToolCreate(ctx context.Context, arg ToolCreateParams) (ToolRegistration, error) {
+func (q *Queries) ToolCreate(ctx context.Context, serverID string, name string, title *string, description string, inputSchema sqlitecol.JSON, outputSchema sqlitecol.JSON, annotations sqlitecol.JSON, isActive bool, metadata sqlitecol.JSON) (*ToolRegistration, error) {
 	row := q.db.QueryRowContext(ctx, toolCreate,
-		arg.ServerID,
-		arg.Name,
-		arg.Title,
-		arg.Description,
-		arg.InputSchema,
-		arg.OutputSchema,
-		arg.Annotations,
-		arg.IsActive,
-		arg.Metadata,
+		serverID,
+		name,
+		title,
+		description,
+		inputSchema,
+		outputSchema,
+		annotations,
+		isActive,
+		metadata,
 	)
 	var i ToolRegistration
 	err := row.Scan(
@@ -57,7 +47,7 @@ func (q *Queries) ToolCreate(ctx context.Context, arg ToolCreateParams) (ToolReg
 		&i.UpdatedAt,
 		&i.Metadata,
 	)
-	return i, err
+	return &i, err
 }
 
 const toolDeactivateByServer = `-- name: ToolDeactivateByServer :execrows
@@ -89,7 +79,7 @@ const toolGetByID = `-- name: ToolGetByID :one
 SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations WHERE id = ?1
 `
 
-func (q *Queries) ToolGetByID(ctx context.Context, id int64) (ToolRegistration, error) {
+func (q *Queries) ToolGetByID(ctx context.Context, id int64) (*ToolRegistration, error) {
 	row := q.db.QueryRowContext(ctx, toolGetByID, id)
 	var i ToolRegistration
 	err := row.Scan(
@@ -106,20 +96,15 @@ func (q *Queries) ToolGetByID(ctx context.Context, id int64) (ToolRegistration, 
 		&i.UpdatedAt,
 		&i.Metadata,
 	)
-	return i, err
+	return &i, err
 }
 
 const toolGetByName = `-- name: ToolGetByName :one
 SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations WHERE server_id = ?1 AND name = ?2
 `
 
-type ToolGetByNameParams struct {
-	ServerID string
-	Name     string
-}
-
-func (q *Queries) ToolGetByName(ctx context.Context, arg ToolGetByNameParams) (ToolRegistration, error) {
-	row := q.db.QueryRowContext(ctx, toolGetByName, arg.ServerID, arg.Name)
+func (q *Queries) ToolGetByName(ctx context.Context, serverID string, name string) (*ToolRegistration, error) {
+	row := q.db.QueryRowContext(ctx, toolGetByName, serverID, name)
 	var i ToolRegistration
 	err := row.Scan(
 		&i.ID,
@@ -135,25 +120,25 @@ func (q *Queries) ToolGetByName(ctx context.Context, arg ToolGetByNameParams) (T
 		&i.UpdatedAt,
 		&i.Metadata,
 	)
-	return i, err
+	return &i, err
 }
 
 const toolList = `-- name: ToolList :many
+
 SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations ORDER BY id LIMIT ?2 OFFSET ?1
 `
 
-type ToolListParams struct {
-	Off int64
-	Lim int64
-}
-
-func (q *Queries) ToolList(ctx context.Context, arg ToolListParams) ([]ToolRegistration, error) {
-	rows, err := q.db.QueryContext(ctx, toolList, arg.Off, arg.Lim)
+// The lists of tools, in id order, after the id @after_id of the last tool
+// of the page before (0 for the first page).
+// A page of every tool, by offset: the common page, without
+// ToolListFiltered's conditions (see queries/postgres).
+func (q *Queries) ToolList(ctx context.Context, off int64, lim int64) ([]*ToolRegistration, error) {
+	rows, err := q.db.QueryContext(ctx, toolList, off, lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ToolRegistration
+	var items []*ToolRegistration
 	for rows.Next() {
 		var i ToolRegistration
 		if err := rows.Scan(
@@ -172,52 +157,7 @@ func (q *Queries) ToolList(ctx context.Context, arg ToolListParams) ([]ToolRegis
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const toolListActive = `-- name: ToolListActive :many
-SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations WHERE is_active ORDER BY id LIMIT ?2 OFFSET ?1
-`
-
-type ToolListActiveParams struct {
-	Off int64
-	Lim int64
-}
-
-func (q *Queries) ToolListActive(ctx context.Context, arg ToolListActiveParams) ([]ToolRegistration, error) {
-	rows, err := q.db.QueryContext(ctx, toolListActive, arg.Off, arg.Lim)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ToolRegistration
-	for rows.Next() {
-		var i ToolRegistration
-		if err := rows.Scan(
-			&i.ID,
-			&i.ServerID,
-			&i.Name,
-			&i.Title,
-			&i.Description,
-			&i.InputSchema,
-			&i.OutputSchema,
-			&i.Annotations,
-			&i.IsActive,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-			&i.Metadata,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -229,16 +169,24 @@ func (q *Queries) ToolListActive(ctx context.Context, arg ToolListActiveParams) 
 }
 
 const toolListByServer = `-- name: ToolListByServer :many
-SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations WHERE server_id = ?1 ORDER BY name
+SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations
+WHERE server_id = ?1 AND (is_active OR NOT CAST(?2 AS BOOLEAN)) AND id > ?3
+ORDER BY id LIMIT ?5 OFFSET ?4
 `
 
-func (q *Queries) ToolListByServer(ctx context.Context, serverID string) ([]ToolRegistration, error) {
-	rows, err := q.db.QueryContext(ctx, toolListByServer, serverID)
+func (q *Queries) ToolListByServer(ctx context.Context, serverID string, activeOnly bool, afterID int64, off int64, lim int64) ([]*ToolRegistration, error) {
+	rows, err := q.db.QueryContext(ctx, toolListByServer,
+		serverID,
+		activeOnly,
+		afterID,
+		off,
+		lim,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ToolRegistration
+	var items []*ToolRegistration
 	for rows.Next() {
 		var i ToolRegistration
 		if err := rows.Scan(
@@ -257,7 +205,56 @@ func (q *Queries) ToolListByServer(ctx context.Context, serverID string) ([]Tool
 		); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, &i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const toolListFiltered = `-- name: ToolListFiltered :many
+SELECT id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata FROM tool_registrations
+WHERE (is_active OR NOT CAST(?1 AS BOOLEAN)) AND (server_id <> '' OR NOT CAST(?2 AS BOOLEAN))
+  AND id > ?3
+ORDER BY id LIMIT ?5 OFFSET ?4
+`
+
+func (q *Queries) ToolListFiltered(ctx context.Context, activeOnly bool, hasServer bool, afterID int64, off int64, lim int64) ([]*ToolRegistration, error) {
+	rows, err := q.db.QueryContext(ctx, toolListFiltered,
+		activeOnly,
+		hasServer,
+		afterID,
+		off,
+		lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*ToolRegistration
+	for rows.Next() {
+		var i ToolRegistration
+		if err := rows.Scan(
+			&i.ID,
+			&i.ServerID,
+			&i.Name,
+			&i.Title,
+			&i.Description,
+			&i.InputSchema,
+			&i.OutputSchema,
+			&i.Annotations,
+			&i.IsActive,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.Metadata,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -272,7 +269,7 @@ const toolUpdate = `-- name: ToolUpdate :one
 UPDATE tool_registrations SET
     title         = CASE WHEN CAST(?1 AS BOOLEAN) THEN ?2 ELSE title END,
     description   = CASE WHEN CAST(?3 AS BOOLEAN) THEN CAST(?4 AS TEXT) ELSE description END,
-    input_schema  = CASE WHEN CAST(?5 AS BOOLEAN) THEN CAST(?6 AS TEXT) ELSE input_schema END,
+    input_schema  = CASE WHEN CAST(?5 AS BOOLEAN) THEN ?6 ELSE input_schema END,
     output_schema = CASE WHEN CAST(?7 AS BOOLEAN) THEN ?8 ELSE output_schema END,
     annotations   = CASE WHEN CAST(?9 AS BOOLEAN) THEN ?10 ELSE annotations END,
     is_active     = CASE WHEN CAST(?11 AS BOOLEAN) THEN CAST(?12 AS BOOLEAN) ELSE is_active END,
@@ -280,7 +277,7 @@ UPDATE tool_registrations SET
     updated_at    = CASE WHEN
            (CAST(?1 AS BOOLEAN) AND title IS NOT ?2)
         OR (CAST(?3 AS BOOLEAN) AND description IS NOT CAST(?4 AS TEXT))
-        OR (CAST(?5 AS BOOLEAN) AND input_schema IS NOT CAST(?6 AS TEXT))
+        OR (CAST(?5 AS BOOLEAN) AND input_schema IS NOT ?6)
         OR (CAST(?7 AS BOOLEAN) AND output_schema IS NOT ?8)
         OR (CAST(?9 AS BOOLEAN) AND annotations IS NOT ?10)
         OR (CAST(?11 AS BOOLEAN) AND is_active IS NOT CAST(?12 AS BOOLEAN))
@@ -290,41 +287,23 @@ WHERE id = ?15
 RETURNING id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata
 `
 
-type ToolUpdateParams struct {
-	SetTitle        bool
-	Title           *string
-	SetDescription  bool
-	Description     string
-	SetInputSchema  bool
-	InputSchema     string
-	SetOutputSchema bool
-	OutputSchema    *string
-	SetAnnotations  bool
-	Annotations     *string
-	SetIsActive     bool
-	IsActive        bool
-	SetMetadata     bool
-	Metadata        *string
-	ID              int64
-}
-
-func (q *Queries) ToolUpdate(ctx context.Context, arg ToolUpdateParams) (ToolRegistration, error) {
+func (q *Queries) ToolUpdate(ctx context.Context, setTitle bool, title *string, setDescription bool, description string, setInputSchema bool, inputSchema sqlitecol.JSON, setOutputSchema bool, outputSchema sqlitecol.JSON, setAnnotations bool, annotations sqlitecol.JSON, setIsActive bool, isActive bool, setMetadata bool, metadata sqlitecol.JSON, iD int64) (*ToolRegistration, error) {
 	row := q.db.QueryRowContext(ctx, toolUpdate,
-		arg.SetTitle,
-		arg.Title,
-		arg.SetDescription,
-		arg.Description,
-		arg.SetInputSchema,
-		arg.InputSchema,
-		arg.SetOutputSchema,
-		arg.OutputSchema,
-		arg.SetAnnotations,
-		arg.Annotations,
-		arg.SetIsActive,
-		arg.IsActive,
-		arg.SetMetadata,
-		arg.Metadata,
-		arg.ID,
+		setTitle,
+		title,
+		setDescription,
+		description,
+		setInputSchema,
+		inputSchema,
+		setOutputSchema,
+		outputSchema,
+		setAnnotations,
+		annotations,
+		setIsActive,
+		isActive,
+		setMetadata,
+		metadata,
+		iD,
 	)
 	var i ToolRegistration
 	err := row.Scan(
@@ -341,7 +320,7 @@ func (q *Queries) ToolUpdate(ctx context.Context, arg ToolUpdateParams) (ToolReg
 		&i.UpdatedAt,
 		&i.Metadata,
 	)
-	return i, err
+	return &i, err
 }
 
 const toolUpsert = `-- name: ToolUpsert :one
@@ -364,31 +343,19 @@ ON CONFLICT (server_id, name) DO UPDATE SET
 RETURNING id, server_id, name, title, description, input_schema, output_schema, annotations, is_active, created_at, updated_at, metadata
 `
 
-type ToolUpsertParams struct {
-	ServerID     string
-	Name         string
-	Title        *string
-	Description  string
-	InputSchema  string
-	OutputSchema *string
-	Annotations  *string
-	IsActive     bool
-	Metadata     *string
-}
-
 // One atomic statement: concurrent upserts of one tool end in one row and no
 // error. A row written with the values it already has keeps its updated_at.
-func (q *Queries) ToolUpsert(ctx context.Context, arg ToolUpsertParams) (ToolRegistration, error) {
+func (q *Queries) ToolUpsert(ctx context.Context, serverID string, name string, title *string, description string, inputSchema sqlitecol.JSON, outputSchema sqlitecol.JSON, annotations sqlitecol.JSON, isActive bool, metadata sqlitecol.JSON) (*ToolRegistration, error) {
 	row := q.db.QueryRowContext(ctx, toolUpsert,
-		arg.ServerID,
-		arg.Name,
-		arg.Title,
-		arg.Description,
-		arg.InputSchema,
-		arg.OutputSchema,
-		arg.Annotations,
-		arg.IsActive,
-		arg.Metadata,
+		serverID,
+		name,
+		title,
+		description,
+		inputSchema,
+		outputSchema,
+		annotations,
+		isActive,
+		metadata,
 	)
 	var i ToolRegistration
 	err := row.Scan(
@@ -405,5 +372,5 @@ func (q *Queries) ToolUpsert(ctx context.Context, arg ToolUpsertParams) (ToolReg
 		&i.UpdatedAt,
 		&i.Metadata,
 	)
-	return i, err
+	return &i, err
 }

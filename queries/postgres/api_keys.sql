@@ -13,19 +13,27 @@ SELECT * FROM api_keys WHERE id = @id FOR UPDATE;
 -- name: APIKeyGetByHash :one
 SELECT * FROM api_keys WHERE key_hash = @key_hash;
 
--- name: APIKeyListByPrefix :many
-SELECT * FROM api_keys WHERE prefix = @prefix ORDER BY created_at, id;
+-- The lists of keys, each oldest first and after a cursor, the position
+-- (@after_time, @after_id) of the last key of the page before (the caller
+-- passes one before every key for the first page).
 
 -- name: APIKeyList :many
-SELECT * FROM api_keys ORDER BY created_at, id LIMIT @lim OFFSET @off;
-
--- name: APIKeyListActive :many
-SELECT * FROM api_keys WHERE is_active ORDER BY created_at, id LIMIT @lim OFFSET @off;
-
--- name: APIKeyListByUser :many
 SELECT * FROM api_keys
-WHERE user_id = @user_id AND (is_active OR NOT @active_only::boolean)
-ORDER BY created_at, id LIMIT @lim OFFSET @off;
+WHERE (is_active OR NOT @active_only::boolean)
+  AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id::text))
+ORDER BY created_at, id LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- name: APIKeyListByOwner :many
+SELECT * FROM api_keys
+WHERE user_id = @owner::text AND (is_active OR NOT @active_only::boolean)
+  AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id::text))
+ORDER BY created_at, id LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- name: APIKeyListByPrefix :many
+SELECT * FROM api_keys
+WHERE prefix = @prefix::text AND (is_active OR NOT @active_only::boolean)
+  AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id::text))
+ORDER BY created_at, id LIMIT @lim::bigint OFFSET @off::bigint;
 
 -- name: APIKeyUpdate :one
 -- Each column changes only when its set_ flag is true, in one statement, so
@@ -57,8 +65,8 @@ WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @used_at);
 -- a key revoked already keeps the earlier time and its reason. Migration
 -- 00003's trigger tells every listening process at commit.
 UPDATE api_keys SET
-    revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= @revoked_at::timestamptz THEN revoked_at ELSE @revoked_at::timestamptz END,
-    revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= @revoked_at::timestamptz THEN revoke_reason ELSE sqlc.narg('revoke_reason')::text END
+    revoked_at    = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= sqlc.narg('revoked_at')::timestamptz THEN revoked_at ELSE sqlc.narg('revoked_at')::timestamptz END,
+    revoke_reason = CASE WHEN revoked_at IS NOT NULL AND revoked_at <= sqlc.narg('revoked_at')::timestamptz THEN revoke_reason ELSE sqlc.narg('revoke_reason')::text END
 WHERE id = @id
 RETURNING *;
 

@@ -3,7 +3,7 @@ INSERT INTO audit_logs (event_id, request_id, client_request_id, trace_id, user_
                         request_data, response_data, status, error_message, duration_ms, created_at)
 VALUES (@event_id, @request_id, sqlc.narg('client_request_id'), sqlc.narg('trace_id'), sqlc.narg('user_id'), sqlc.narg('api_key_id'), sqlc.narg('client_ip'),
         @action, @resource_type, sqlc.narg('resource_id'), sqlc.narg('request_data'), sqlc.narg('response_data'), @status,
-        sqlc.narg('error_message'), sqlc.narg('duration_ms'), COALESCE(sqlc.narg('created_at')::timestamptz, now()))
+        sqlc.narg('error_message'), sqlc.narg('duration_ms'), @created_at)
 RETURNING *;
 
 -- name: AuditLogInsertBatch :copyfrom
@@ -15,39 +15,74 @@ VALUES (@event_id, @request_id, @client_request_id, @trace_id, @user_id, @api_ke
 -- name: AuditLogGetByID :one
 SELECT * FROM audit_logs WHERE id = @id;
 
--- name: AuditLogList :many
-SELECT * FROM audit_logs ORDER BY created_at, id LIMIT @lim OFFSET @off;
-
--- name: AuditLogListByRequestID :many
-SELECT * FROM audit_logs WHERE request_id = @request_id ORDER BY created_at, id;
-
--- name: AuditLogListByClientRequestID :many
--- The events a client filed under its own request id (X-Request-Id), kept
--- apart from the server's request_id; the partial index on
--- client_request_id serves it.
-SELECT * FROM audit_logs WHERE client_request_id = @client_request_id ORDER BY created_at, id;
-
--- name: AuditLogListByUser :many
-SELECT * FROM audit_logs WHERE user_id = @user_id ORDER BY created_at DESC, id DESC LIMIT @lim OFFSET @off;
-
--- name: AuditLogListByDateRange :many
--- The range is half-open, [from, to), so adjacent windows never count a row twice.
-SELECT * FROM audit_logs
-WHERE created_at >= @from_time AND created_at < @to_time
-  AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
-ORDER BY created_at, id LIMIT @lim OFFSET @off;
-
--- name: AuditLogListByDateRangeAfter :many
--- Keyset paging in the order of AuditLogListByDateRange: the events of
--- [@from_time, @to_time) after the position (@after_time, @after_id). The
--- caller sets from_time to at least after_time, so that the created_at
+-- The lists of events, by the index of what they select: a request's, a
+-- user's, or a window's. Each is in the order of (created_at, id), oldest
+-- first or, in its Desc twin, newest first, and starts after a cursor, the
+-- position (@after_time, @after_id) of the last event of the page before.
+-- The range is half-open, [@from_time, @to_time), so adjacent windows never
+-- count a row twice. The caller sets from_time to at least after_time
+-- (to_time to at most just after it, newest first), so that the created_at
 -- index starts at the cursor's time: a page reads the events of that time
 -- before the cursor again, and none earlier.
+
+-- name: AuditLogList :many
 SELECT * FROM audit_logs
 WHERE created_at >= @from_time AND created_at < @to_time
   AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id))
   AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
-ORDER BY created_at, id LIMIT @lim;
+ORDER BY created_at, id LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- name: AuditLogListDesc :many
+SELECT * FROM audit_logs
+WHERE created_at >= @from_time AND created_at < @to_time
+  AND (created_at < @after_time OR (created_at = @after_time AND id < @after_id))
+  AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
+ORDER BY created_at DESC, id DESC LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- name: AuditLogListByUser :many
+SELECT * FROM audit_logs
+WHERE user_id = @user_id::text AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id))
+  AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
+ORDER BY created_at, id LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- name: AuditLogListByUserDesc :many
+SELECT * FROM audit_logs
+WHERE user_id = @user_id::text AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at < @after_time OR (created_at = @after_time AND id < @after_id))
+  AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
+ORDER BY created_at DESC, id DESC LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- name: AuditLogListByRequest :many
+SELECT * FROM audit_logs
+WHERE request_id = @request_id::text AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id))
+  AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
+ORDER BY created_at, id LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- name: AuditLogListByRequestDesc :many
+SELECT * FROM audit_logs
+WHERE request_id = @request_id::text AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at < @after_time OR (created_at = @after_time AND id < @after_id))
+  AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
+ORDER BY created_at DESC, id DESC LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- The events a client filed under its own request id (X-Request-Id), kept
+-- apart from the server's request_id; the partial index on
+-- client_request_id serves them.
+-- name: AuditLogListByClientRequest :many
+SELECT * FROM audit_logs
+WHERE client_request_id = @client_request_id::text AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id))
+  AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
+ORDER BY created_at, id LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- name: AuditLogListByClientRequestDesc :many
+SELECT * FROM audit_logs
+WHERE client_request_id = @client_request_id::text AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at < @after_time OR (created_at = @after_time AND id < @after_id))
+  AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
+ORDER BY created_at DESC, id DESC LIMIT @lim::bigint OFFSET @off::bigint;
 
 -- name: AuditLogStatistics :many
 -- One statement: the few (status, action) pairs with their counts, which
@@ -101,13 +136,13 @@ DELETE FROM audit_logs WHERE id = @id;
 -- One bounded batch of the oldest events created before @before: a short
 -- statement that never holds the table for long. The caller repeats it.
 DELETE FROM audit_logs
-WHERE id IN (SELECT o.id FROM audit_logs AS o WHERE o.created_at < @before ORDER BY o.created_at, o.id LIMIT @lim);
+WHERE id IN (SELECT o.id FROM audit_logs AS o WHERE o.created_at < @before ORDER BY o.created_at, o.id LIMIT @lim::bigint);
 
 -- name: AuditLogListNewest :many
 -- The events stored last, newest first: the start of `mcpstore audit tail`.
-SELECT * FROM audit_logs ORDER BY id DESC LIMIT @lim OFFSET @off;
+SELECT * FROM audit_logs ORDER BY id DESC LIMIT @lim::bigint OFFSET @off::bigint;
 
 -- name: AuditLogListAfterID :many
 -- The events stored after the event @after_id, in the order they were
 -- stored: what `mcpstore audit tail -f` polls for.
-SELECT * FROM audit_logs WHERE id > @after_id ORDER BY id LIMIT @lim OFFSET @off;
+SELECT * FROM audit_logs WHERE id > @after_id ORDER BY id LIMIT @lim::bigint OFFSET @off::bigint;

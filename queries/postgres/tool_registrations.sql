@@ -9,14 +9,25 @@ SELECT * FROM tool_registrations WHERE id = @id;
 -- name: ToolGetByName :one
 SELECT * FROM tool_registrations WHERE server_id = @server_id AND name = @name;
 
+-- The lists of tools, in id order, after the id @after_id of the last tool
+-- of the page before (0 for the first page).
+
 -- name: ToolList :many
-SELECT * FROM tool_registrations ORDER BY id LIMIT @lim OFFSET @off;
+-- A page of every tool, by offset: the common page, as cheap as the plain
+-- statement it is (each condition ToolListFiltered adds costs PostgreSQL
+-- planning time at every run).
+SELECT * FROM tool_registrations ORDER BY id LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- name: ToolListFiltered :many
+SELECT * FROM tool_registrations
+WHERE (is_active OR NOT @active_only::boolean) AND (server_id <> '' OR NOT @has_server::boolean)
+  AND id > @after_id
+ORDER BY id LIMIT @lim::bigint OFFSET @off::bigint;
 
 -- name: ToolListByServer :many
-SELECT * FROM tool_registrations WHERE server_id = @server_id ORDER BY name;
-
--- name: ToolListActive :many
-SELECT * FROM tool_registrations WHERE is_active ORDER BY id LIMIT @lim OFFSET @off;
+SELECT * FROM tool_registrations
+WHERE server_id = @server_id AND (is_active OR NOT @active_only::boolean) AND id > @after_id
+ORDER BY id LIMIT @lim::bigint OFFSET @off::bigint;
 
 -- name: ToolUpdate :one
 -- updated_at moves only when a value really changes (trigger in the schema).

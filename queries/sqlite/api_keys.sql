@@ -6,21 +6,36 @@ RETURNING *;
 -- name: APIKeyGetByID :one
 SELECT * FROM api_keys WHERE id = @id;
 
+-- name: APIKeyGetByIDForUpdate :one
+-- APIKeys.GetForUpdate: no lock of its own on SQLite, whose transactions
+-- take the database's one write lock when they begin (BEGIN IMMEDIATE),
+-- across processes too, so no other transaction writes the key until it
+-- ends.
+SELECT * FROM api_keys WHERE id = @id;
+
 -- name: APIKeyGetByHash :one
 SELECT * FROM api_keys WHERE key_hash = @key_hash;
 
--- name: APIKeyListByPrefix :many
-SELECT * FROM api_keys WHERE prefix = @prefix ORDER BY created_at, id;
+-- The lists of keys, each oldest first and after a cursor, the position
+-- (@after_time, @after_id) of the last key of the page before (the caller
+-- passes one before every key for the first page).
 
 -- name: APIKeyList :many
-SELECT * FROM api_keys ORDER BY created_at, id LIMIT @lim OFFSET @off;
-
--- name: APIKeyListActive :many
-SELECT * FROM api_keys WHERE is_active ORDER BY created_at, id LIMIT @lim OFFSET @off;
-
--- name: APIKeyListByUser :many
 SELECT * FROM api_keys
-WHERE user_id = @user_id AND (is_active OR NOT CAST(@active_only AS BOOLEAN))
+WHERE (is_active OR NOT CAST(@active_only AS BOOLEAN))
+  AND (created_at > @after_time OR (created_at = @after_time AND id > CAST(@after_id AS TEXT)))
+ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: APIKeyListByOwner :many
+SELECT * FROM api_keys
+WHERE user_id = CAST(@owner AS TEXT) AND (is_active OR NOT CAST(@active_only AS BOOLEAN))
+  AND (created_at > @after_time OR (created_at = @after_time AND id > CAST(@after_id AS TEXT)))
+ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: APIKeyListByPrefix :many
+SELECT * FROM api_keys
+WHERE prefix = CAST(@prefix AS TEXT) AND (is_active OR NOT CAST(@active_only AS BOOLEAN))
+  AND (created_at > @after_time OR (created_at = @after_time AND id > CAST(@after_id AS TEXT)))
 ORDER BY created_at, id LIMIT @lim OFFSET @off;
 
 -- name: APIKeyUpdate :one
@@ -29,8 +44,8 @@ ORDER BY created_at, id LIMIT @lim OFFSET @off;
 UPDATE api_keys SET
     name        = CASE WHEN CAST(@set_name AS BOOLEAN) THEN CAST(@name AS TEXT) ELSE name END,
     user_id     = CASE WHEN CAST(@set_user_id AS BOOLEAN) THEN sqlc.narg('user_id') ELSE user_id END,
-    roles       = CASE WHEN CAST(@set_roles AS BOOLEAN) THEN CAST(@roles AS TEXT) ELSE roles END,
-    permissions = CASE WHEN CAST(@set_permissions AS BOOLEAN) THEN CAST(@permissions AS TEXT) ELSE permissions END,
+    roles       = CASE WHEN CAST(@set_roles AS BOOLEAN) THEN sqlc.arg('roles') ELSE roles END,
+    permissions = CASE WHEN CAST(@set_permissions AS BOOLEAN) THEN sqlc.arg('permissions') ELSE permissions END,
     is_active   = CASE WHEN CAST(@set_is_active AS BOOLEAN) THEN CAST(@is_active AS BOOLEAN) ELSE is_active END,
     expires_at  = CASE WHEN CAST(@set_expires_at AS BOOLEAN) THEN sqlc.narg('expires_at') ELSE expires_at END,
     metadata    = CASE WHEN CAST(@set_metadata AS BOOLEAN) THEN sqlc.narg('metadata') ELSE metadata END
@@ -57,18 +72,8 @@ UPDATE api_keys SET
 WHERE id = @id
 RETURNING *;
 
--- name: APIKeyUpdateLastUsedBatch :execrows
--- Many uses in one statement: @uses is a JSON array of [id, used_at] pairs,
--- one per key. Never moves last_used_at backwards; unknown ids are ignored.
-UPDATE api_keys SET last_used_at = (
-    SELECT CAST(json_extract(u.value, '$[1]') AS INTEGER) FROM json_each(@uses) AS u
-    WHERE json_extract(u.value, '$[0]') = api_keys.id
-)
-WHERE id IN (SELECT json_extract(u.value, '$[0]') FROM json_each(@uses) AS u)
-  AND (last_used_at IS NULL OR last_used_at < (
-    SELECT CAST(json_extract(u.value, '$[1]') AS INTEGER) FROM json_each(@uses) AS u
-    WHERE json_extract(u.value, '$[0]') = api_keys.id
-  ));
+-- APIKeys.UpdateLastUsedBatch is one UPDATE ... FROM, which sqlc's SQLite
+-- parser does not take: its statement is in db/sqlite/apikeys.go.
 
 -- name: APIKeyChangeLast :one
 -- The number of the last change logged (0 for none): where a reader of the

@@ -3,7 +3,7 @@ INSERT INTO audit_logs (event_id, request_id, client_request_id, trace_id, user_
                         request_data, response_data, status, error_message, duration_ms, created_at)
 VALUES (@event_id, @request_id, sqlc.narg('client_request_id'), sqlc.narg('trace_id'), sqlc.narg('user_id'), sqlc.narg('api_key_id'), sqlc.narg('client_ip'),
         @action, @resource_type, sqlc.narg('resource_id'), sqlc.narg('request_data'), sqlc.narg('response_data'), @status,
-        sqlc.narg('error_message'), sqlc.narg('duration_ms'), COALESCE(CAST(sqlc.narg('created_at') AS INTEGER), CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER) * 1000))
+        sqlc.narg('error_message'), sqlc.narg('duration_ms'), @created_at)
 RETURNING *;
 
 -- name: AuditLogInsertIgnore :execrows
@@ -19,39 +19,73 @@ ON CONFLICT (event_id) DO NOTHING;
 -- name: AuditLogGetByID :one
 SELECT * FROM audit_logs WHERE id = @id;
 
+-- The lists of events, by the index of what they select: a request's, a
+-- user's, or a window's. Each is in the order of (created_at, id), oldest
+-- first or, in its Desc twin, newest first, and starts after a cursor, the
+-- position (@after_time, @after_id) of the last event of the page before.
+-- The range is half-open, [@from_time, @to_time), so adjacent windows never
+-- count a row twice. The caller sets from_time to at least after_time
+-- (to_time to at most just after it, newest first), so that the created_at
+-- index starts at the cursor's time.
+
 -- name: AuditLogList :many
-SELECT * FROM audit_logs ORDER BY created_at, id LIMIT @lim OFFSET @off;
-
--- name: AuditLogListByRequestID :many
-SELECT * FROM audit_logs WHERE request_id = @request_id ORDER BY created_at, id;
-
--- name: AuditLogListByClientRequestID :many
--- The events a client filed under its own request id (X-Request-Id), kept
--- apart from the server's request_id; the partial index on
--- client_request_id serves it.
-SELECT * FROM audit_logs WHERE client_request_id = @client_request_id ORDER BY created_at, id;
-
--- name: AuditLogListByUser :many
-SELECT * FROM audit_logs WHERE user_id = @user_id ORDER BY created_at DESC, id DESC LIMIT @lim OFFSET @off;
-
--- name: AuditLogListByDateRange :many
--- The range is half-open, [from, to), so adjacent windows never count a row twice.
-SELECT * FROM audit_logs
-WHERE created_at >= @from_time AND created_at < @to_time
-  AND (sqlc.narg('action') IS NULL OR action = sqlc.narg('action'))
-ORDER BY created_at, id LIMIT @lim OFFSET @off;
-
--- name: AuditLogListByDateRangeAfter :many
--- Keyset paging in the order of AuditLogListByDateRange: the events of
--- [@from_time, @to_time) after the position (@after_time, @after_id). The
--- caller sets from_time to at least after_time, so that the created_at
--- index starts at the cursor's time: a page reads the events of that time
--- before the cursor again, and none earlier.
 SELECT * FROM audit_logs
 WHERE created_at >= @from_time AND created_at < @to_time
   AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id))
-  AND (sqlc.narg('action') IS NULL OR action = sqlc.narg('action'))
-ORDER BY created_at, id LIMIT @lim;
+  AND (CAST(sqlc.narg('action') AS TEXT) IS NULL OR action = CAST(sqlc.narg('action') AS TEXT))
+ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: AuditLogListDesc :many
+SELECT * FROM audit_logs
+WHERE created_at >= @from_time AND created_at < @to_time
+  AND (created_at < @after_time OR (created_at = @after_time AND id < @after_id))
+  AND (CAST(sqlc.narg('action') AS TEXT) IS NULL OR action = CAST(sqlc.narg('action') AS TEXT))
+ORDER BY created_at DESC, id DESC LIMIT @lim OFFSET @off;
+
+-- name: AuditLogListByUser :many
+SELECT * FROM audit_logs
+WHERE user_id = CAST(@user_id AS TEXT) AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id))
+  AND (CAST(sqlc.narg('action') AS TEXT) IS NULL OR action = CAST(sqlc.narg('action') AS TEXT))
+ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: AuditLogListByUserDesc :many
+SELECT * FROM audit_logs
+WHERE user_id = CAST(@user_id AS TEXT) AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at < @after_time OR (created_at = @after_time AND id < @after_id))
+  AND (CAST(sqlc.narg('action') AS TEXT) IS NULL OR action = CAST(sqlc.narg('action') AS TEXT))
+ORDER BY created_at DESC, id DESC LIMIT @lim OFFSET @off;
+
+-- name: AuditLogListByRequest :many
+SELECT * FROM audit_logs
+WHERE request_id = CAST(@request_id AS TEXT) AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id))
+  AND (CAST(sqlc.narg('action') AS TEXT) IS NULL OR action = CAST(sqlc.narg('action') AS TEXT))
+ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: AuditLogListByRequestDesc :many
+SELECT * FROM audit_logs
+WHERE request_id = CAST(@request_id AS TEXT) AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at < @after_time OR (created_at = @after_time AND id < @after_id))
+  AND (CAST(sqlc.narg('action') AS TEXT) IS NULL OR action = CAST(sqlc.narg('action') AS TEXT))
+ORDER BY created_at DESC, id DESC LIMIT @lim OFFSET @off;
+
+-- The events a client filed under its own request id (X-Request-Id), kept
+-- apart from the server's request_id; the partial index on
+-- client_request_id serves them.
+-- name: AuditLogListByClientRequest :many
+SELECT * FROM audit_logs
+WHERE client_request_id = CAST(@client_request_id AS TEXT) AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at > @after_time OR (created_at = @after_time AND id > @after_id))
+  AND (CAST(sqlc.narg('action') AS TEXT) IS NULL OR action = CAST(sqlc.narg('action') AS TEXT))
+ORDER BY created_at, id LIMIT @lim OFFSET @off;
+
+-- name: AuditLogListByClientRequestDesc :many
+SELECT * FROM audit_logs
+WHERE client_request_id = CAST(@client_request_id AS TEXT) AND created_at >= @from_time AND created_at < @to_time
+  AND (created_at < @after_time OR (created_at = @after_time AND id < @after_id))
+  AND (CAST(sqlc.narg('action') AS TEXT) IS NULL OR action = CAST(sqlc.narg('action') AS TEXT))
+ORDER BY created_at DESC, id DESC LIMIT @lim OFFSET @off;
 
 -- name: AuditLogStatistics :many
 -- One scan of the window: the (status, action) pairs and their counts,

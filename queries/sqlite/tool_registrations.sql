@@ -12,20 +12,30 @@ SELECT * FROM tool_registrations WHERE id = @id;
 -- name: ToolGetByName :one
 SELECT * FROM tool_registrations WHERE server_id = @server_id AND name = @name;
 
+-- The lists of tools, in id order, after the id @after_id of the last tool
+-- of the page before (0 for the first page).
+
 -- name: ToolList :many
+-- A page of every tool, by offset: the common page, without
+-- ToolListFiltered's conditions (see queries/postgres).
 SELECT * FROM tool_registrations ORDER BY id LIMIT @lim OFFSET @off;
 
--- name: ToolListByServer :many
-SELECT * FROM tool_registrations WHERE server_id = @server_id ORDER BY name;
+-- name: ToolListFiltered :many
+SELECT * FROM tool_registrations
+WHERE (is_active OR NOT CAST(@active_only AS BOOLEAN)) AND (server_id <> '' OR NOT CAST(@has_server AS BOOLEAN))
+  AND id > @after_id
+ORDER BY id LIMIT @lim OFFSET @off;
 
--- name: ToolListActive :many
-SELECT * FROM tool_registrations WHERE is_active ORDER BY id LIMIT @lim OFFSET @off;
+-- name: ToolListByServer :many
+SELECT * FROM tool_registrations
+WHERE server_id = @server_id AND (is_active OR NOT CAST(@active_only AS BOOLEAN)) AND id > @after_id
+ORDER BY id LIMIT @lim OFFSET @off;
 
 -- name: ToolUpdate :one
 UPDATE tool_registrations SET
     title         = CASE WHEN CAST(@set_title AS BOOLEAN) THEN sqlc.narg('title') ELSE title END,
     description   = CASE WHEN CAST(@set_description AS BOOLEAN) THEN CAST(@description AS TEXT) ELSE description END,
-    input_schema  = CASE WHEN CAST(@set_input_schema AS BOOLEAN) THEN CAST(@input_schema AS TEXT) ELSE input_schema END,
+    input_schema  = CASE WHEN CAST(@set_input_schema AS BOOLEAN) THEN sqlc.arg('input_schema') ELSE input_schema END,
     output_schema = CASE WHEN CAST(@set_output_schema AS BOOLEAN) THEN sqlc.narg('output_schema') ELSE output_schema END,
     annotations   = CASE WHEN CAST(@set_annotations AS BOOLEAN) THEN sqlc.narg('annotations') ELSE annotations END,
     is_active     = CASE WHEN CAST(@set_is_active AS BOOLEAN) THEN CAST(@is_active AS BOOLEAN) ELSE is_active END,
@@ -33,7 +43,7 @@ UPDATE tool_registrations SET
     updated_at    = CASE WHEN
            (CAST(@set_title AS BOOLEAN) AND title IS NOT sqlc.narg('title'))
         OR (CAST(@set_description AS BOOLEAN) AND description IS NOT CAST(@description AS TEXT))
-        OR (CAST(@set_input_schema AS BOOLEAN) AND input_schema IS NOT CAST(@input_schema AS TEXT))
+        OR (CAST(@set_input_schema AS BOOLEAN) AND input_schema IS NOT sqlc.arg('input_schema'))
         OR (CAST(@set_output_schema AS BOOLEAN) AND output_schema IS NOT sqlc.narg('output_schema'))
         OR (CAST(@set_annotations AS BOOLEAN) AND annotations IS NOT sqlc.narg('annotations'))
         OR (CAST(@set_is_active AS BOOLEAN) AND is_active IS NOT CAST(@is_active AS BOOLEAN))

@@ -181,7 +181,7 @@ var badCases = []badCase{
 		return err
 	}, db.ErrNotFound},
 	{"Store/APIKeys.List/negative limit", func(t *testing.T, f *fixture) error {
-		_, err := f.store.APIKeys().List(t.Context(), db.Page{Limit: -1})
+		_, err := f.store.APIKeys().List(t.Context(), db.KeyQuery{Limit: -1})
 		return err
 	}, db.ErrInvalid},
 	{"Store/APIKeys.Revoke/reason too long", func(t *testing.T, f *fixture) error {

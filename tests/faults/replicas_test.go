@@ -327,7 +327,7 @@ func TestReplicasSyncTogether(t *testing.T) {
 			}
 			require.NotEqual(t, -1, match, "the registry is neither list: %v", names)
 			// One row per name ever offered: 40 + the 4 renamed.
-			rows, err := s.Tools().ListByServer(t.Context(), "files")
+			rows, err := s.Tools().List(t.Context(), db.ToolQuery{ServerID: "files", Limit: db.MaxLimit})
 			require.NoError(t, err)
 			assert.Len(t, rows, 44)
 			summary(t, "%d processes x %d syncs of one server on %s: %d errors, registry = version %d (%d active tools, %d rows)",
