@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mcpstore/mcpstore/db"
+)
+
+// maxRequestIDLen bounds the caller's X-Request-Id kept in an audit row.
+const maxRequestIDLen = 200
+
+// RequestAudit is what an SDK adapter knows of an MCP request the Policy
+// decided, for its audit row (see Event).
+type RequestAudit struct {
+	Decision Decision
+	// Principal is the request's verified key; nil without one.
+	Principal *Principal
+	ClientIP  string
+	// Header is the HTTP request's (X-Request-Id, traceparent); nil
+	// without HTTP.
+	Header http.Header
+	// Meta is the request's _meta (a "traceparent" in it is read).
+	Meta map[string]any
+	// Data is what the row keeps of the request's params: see
+	// ToolCallData and ParamsData.
+	Data  json.RawMessage
+	Start time.Time
+}
+
+// Event is the audit row of the request, refused (Decision.Allowed false)
+// or run: failed with err, a tool call whose result reports an error
+// (toolError), or done. response is what the row keeps of a tool call's
+// result. The Auditor redacts secret fields and caps the data's size.
+func (a RequestAudit) Event(err error, toolError bool, response json.RawMessage) db.AuditLogCreate {
+	d := a.Decision
+	ev := db.AuditLogCreate{
+		RequestID:    RequestID(a.Header),
+		TraceID:      TraceID(a.Header, a.Meta),
+		ClientIP:     a.ClientIP,
+		Action:       d.Action,
+		ResourceType: d.ResourceType,
+		ResourceID:   d.ResourceID,
+		RequestData:  a.Data,
+		ResponseData: response,
+		CreatedAt:    a.Start,
+	}
+	if a.Principal != nil {
+		ev.UserID, ev.APIKeyID = a.Principal.Owner, a.Principal.KeyID
+	}
+	switch {
+	case !d.Allowed:
+		ev.Status, ev.ErrorMessage = StatusDenied, d.AuditError
+	case err != nil:
+		ev.Status, ev.ErrorMessage = StatusError, err.Error()
+	case toolError:
+		ev.Status, ev.ErrorMessage = StatusError, "the tool reported an error"
+	default:
+		ev.Status = StatusSuccess
+	}
+	if d.Allowed {
+		ms := float64(time.Since(a.Start).Microseconds()) / 1000
+		ev.DurationMS = &ms
+	}
+	return ev
+}
+
+// RequestID takes the caller's X-Request-Id when it sends one (of at most
+// 200 characters), else makes one.
+func RequestID(h http.Header) string {
+	if id := h.Get("X-Request-Id"); id != "" && len(id) <= maxRequestIDLen {
+		return id
+	}
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// W3C trace context: version-traceid-parentid-flags.
+var traceparent = regexp.MustCompile(`^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$`)
+
+// TraceID returns the trace id of a W3C traceparent sent as an HTTP header
+// or in the request's _meta, or "".
+func TraceID(h http.Header, meta map[string]any) string {
+	candidates := []string{h.Get("traceparent")}
+	if v, ok := meta["traceparent"].(string); ok {
+		candidates = append(candidates, v)
+	}
+	for _, c := range candidates {
+		if m := traceparent.FindStringSubmatch(strings.TrimSpace(c)); m != nil && m[1] != strings.Repeat("0", 32) {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// ToolCallData is what the audit log keeps of a tool call's params: its
+// arguments, as {"arguments": ...}.
+func ToolCallData(args json.RawMessage) json.RawMessage {
+	if len(args) == 0 {
+		args = json.RawMessage("null")
+	}
+	b, err := json.Marshal(map[string]json.RawMessage{"arguments": args})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// ParamsData is what the audit log keeps of other params: as the client
+// sent them, without _meta; nil for none.
+func ParamsData(params json.RawMessage) json.RawMessage {
+	if len(params) == 0 || string(params) == "null" {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(params, &m) != nil {
+		return params
+	}
+	if _, ok := m["_meta"]; !ok {
+		return params
+	}
+	delete(m, "_meta")
+	if len(m) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return b
+}
