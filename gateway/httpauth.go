@@ -126,12 +126,13 @@ func (a *HTTPAuth) auditRefusal(ctx context.Context, r *http.Request, err error)
 }
 
 // Record hands an event to the Auditor, which never waits for the
-// database; an event it cannot take is logged.
+// database; an event it cannot take is logged. A client that goes away
+// does not cancel the recording of its request (ctx's end is ignored).
 func (a *HTTPAuth) Record(ctx context.Context, ev db.AuditLogCreate) {
 	if a.Auditor == nil {
 		return
 	}
-	if err := a.Auditor.Record(ctx, ev); err != nil {
+	if err := a.Auditor.Record(context.WithoutCancel(ctx), ev); err != nil {
 		a.logger().WarnContext(ctx, "audit event not recorded", "action", ev.Action, "err", err)
 	}
 }
