@@ -4,13 +4,17 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/gateway"
+	"github.com/mcpstore/mcpstore/internal/testdb"
 )
 
 func TestBearerToken(t *testing.T) {
@@ -141,4 +145,41 @@ func TestParamsData(t *testing.T) {
 	}
 	assert.JSONEq(t, `{"arguments":null}`, string(gateway.ToolCallData(nil)))
 	assert.JSONEq(t, `{"arguments":[1]}`, string(gateway.ToolCallData([]byte(`[1]`))))
+}
+
+// What a client chose is repaired to fit its audit row, never a reason for
+// the row to be refused: stored on both engines.
+func TestRequestAuditRepairsWhatTheClientSent(t *testing.T) {
+	testdb.EachEngine(t, func(t *testing.T, s db.Store) {
+		p := gateway.Policy{ServerID: "srv"}
+		long := strings.Repeat("n", 1000)
+		a := gateway.RequestAudit{Start: time.Now(), Header: http.Header{"X-Request-Id": {"bad\xffid"}}}
+		var evs []db.AuditLogCreate
+		for _, name := range []string{long, "a\x00b", "bad\xffname"} {
+			a.Decision = p.Decide(nil, gateway.MethodToolsCall, gateway.Target{Name: name})
+			a.Data = gateway.ToolCallData([]byte(`{"t":"x\u0000y","k\u0000":[1,"\u0000"],"n":12345678901234567890}`))
+			evs = append(evs, a.Event(nil, false, nil))
+		}
+		a.Decision = p.Decide(gateway.NewGrants([]string{"*"}), "", gateway.Target{})
+		evs = append(evs, a.Event(errors.New("e\x00rr"), false, nil))
+		a.Decision = p.Decide(nil, long, gateway.Target{})
+		evs = append(evs, a.Event(nil, false, nil))
+		for _, ev := range evs {
+			_, err := ev.Checked()
+			require.NoError(t, err, "%+v", ev)
+		}
+		n, err := s.AuditLogs().InsertBatch(t.Context(), evs)
+		require.NoError(t, err)
+		assert.EqualValues(t, len(evs), n)
+
+		assert.Equal(t, 200, utf8.RuneCountInString(evs[0].ResourceID))
+		assert.True(t, strings.HasPrefix(evs[0].ResourceID, "srv/nnn") && strings.HasSuffix(evs[0].ResourceID, "n…"), evs[0].ResourceID)
+		assert.Equal(t, "srv/a\uFFFDb", evs[1].ResourceID)
+		assert.Equal(t, "srv/bad\uFFFDname", evs[2].ResourceID)
+		assert.JSONEq(t, `{"arguments":{"t":"x\ufffdy","k\ufffd":[1,"\ufffd"],"n":12345678901234567890}}`, string(evs[0].RequestData))
+		assert.NotEqual(t, "bad\xffid", evs[0].RequestID, "a request id that is not UTF-8 is replaced")
+		assert.Equal(t, "(none)", evs[3].Action)
+		assert.Equal(t, "e\uFFFDrr", evs[3].ErrorMessage)
+		assert.Equal(t, 200, utf8.RuneCountInString(evs[4].Action))
+	})
 }

@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -37,27 +39,35 @@ type RequestAudit struct {
 // or run: failed with err, a tool call whose result reports an error
 // (toolError), or done. response is what the row keeps of a tool call's
 // result. The Auditor redacts secret fields and caps the data's size.
+//
+// What the client chose (the method, the name or URI, the arguments) is
+// repaired to fit a row rather than let the row be refused: text is cut to
+// its column's length with a trailing "…", and NUL characters, which
+// PostgreSQL does not store, become U+FFFD, in text and in JSON alike.
 func (a RequestAudit) Event(err error, toolError bool, response json.RawMessage) db.AuditLogCreate {
 	d := a.Decision
 	ev := db.AuditLogCreate{
 		RequestID:    RequestID(a.Header),
 		TraceID:      TraceID(a.Header, a.Meta),
 		ClientIP:     a.ClientIP,
-		Action:       d.Action,
+		Action:       fitText(d.Action, db.MaxShortLen),
 		ResourceType: d.ResourceType,
-		ResourceID:   d.ResourceID,
-		RequestData:  a.Data,
-		ResponseData: response,
+		ResourceID:   fitText(d.ResourceID, db.MaxShortLen),
+		RequestData:  fitJSON(a.Data),
+		ResponseData: fitJSON(response),
 		CreatedAt:    a.Start,
+	}
+	if ev.Action == "" {
+		ev.Action = "(none)" // a message without a method
 	}
 	if a.Principal != nil {
 		ev.UserID, ev.APIKeyID = a.Principal.Owner, a.Principal.KeyID
 	}
 	switch {
 	case !d.Allowed:
-		ev.Status, ev.ErrorMessage = StatusDenied, d.AuditError
+		ev.Status, ev.ErrorMessage = StatusDenied, fitText(d.AuditError, db.MaxDescriptionLen)
 	case err != nil:
-		ev.Status, ev.ErrorMessage = StatusError, err.Error()
+		ev.Status, ev.ErrorMessage = StatusError, fitText(err.Error(), db.MaxDescriptionLen)
 	case toolError:
 		ev.Status, ev.ErrorMessage = StatusError, "the tool reported an error"
 	default:
@@ -71,9 +81,9 @@ func (a RequestAudit) Event(err error, toolError bool, response json.RawMessage)
 }
 
 // RequestID takes the caller's X-Request-Id when it sends one (of at most
-// 200 characters), else makes one.
+// 200 bytes of UTF-8 text), else makes one.
 func RequestID(h http.Header) string {
-	if id := h.Get("X-Request-Id"); id != "" && len(id) <= maxRequestIDLen {
+	if id := h.Get("X-Request-Id"); id != "" && len(id) <= maxRequestIDLen && utf8.ValidString(id) && strings.IndexByte(id, 0) < 0 {
 		return id
 	}
 	return uuid.Must(uuid.NewV7()).String()
@@ -132,4 +142,65 @@ func ParamsData(params json.RawMessage) json.RawMessage {
 		return nil
 	}
 	return b
+}
+
+// fitText makes s storable in a text column of max characters: valid
+// UTF-8, NUL characters replaced by U+FFFD, cut with a trailing "…".
+func fitText(s string, max int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == max-1 {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
+
+// fitJSON replaces the NUL characters of a JSON document's strings (keys
+// included), which PostgreSQL's jsonb does not store, by U+FFFD. Anything
+// else, invalid JSON included, is left for the Auditor and the store to
+// handle.
+func fitJSON(doc json.RawMessage) json.RawMessage {
+	if !bytes.Contains(doc, []byte(`\u0000`)) {
+		return doc
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return doc
+	}
+	b, err := json.Marshal(withoutNUL(v))
+	if err != nil {
+		return doc
+	}
+	return b
+}
+
+func withoutNUL(v any) any {
+	switch t := v.(type) {
+	case string:
+		return strings.ReplaceAll(t, "\x00", "\uFFFD")
+	case []any:
+		for i := range t {
+			t[i] = withoutNUL(t[i])
+		}
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[strings.ReplaceAll(k, "\x00", "\uFFFD")] = withoutNUL(e)
+		}
+		return out
+	}
+	return v
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -24,6 +25,7 @@ type ToolSync struct {
 	sess *syncSession
 	stop chan struct{}
 	done chan struct{}
+	once sync.Once
 }
 
 // SyncTools syncs s's tools into the registry under Options.ServerID and
@@ -88,12 +90,15 @@ func (ts *ToolSync) listen(changed chan<- struct{}) {
 }
 
 func (ts *ToolSync) stopListening() {
-	ts.s.UnregisterSession(context.Background(), ts.sess.id)
-	close(ts.stop)
-	<-ts.done
+	ts.once.Do(func() {
+		ts.s.UnregisterSession(context.Background(), ts.sess.id)
+		close(ts.stop)
+		<-ts.done
+	})
 }
 
-// Close stops syncing. The registry keeps the tools last synced.
+// Close stops syncing; a second Close does nothing. The registry keeps the
+// tools last synced.
 func (ts *ToolSync) Close() error {
 	err := ts.ToolSync.Close()
 	ts.stopListening()
