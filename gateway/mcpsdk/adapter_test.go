@@ -104,3 +104,4 @@ func serveFixture(t *testing.T, env adaptertest.Env, o adaptertest.Options) adap
 func readText(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 	return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "contents of " + req.Params.URI}}}, nil
 }
+func TestHostileRequests(t *testing.T) { adaptertest.HostileRequests(t, goSDK) }
