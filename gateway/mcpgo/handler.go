@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -222,8 +223,11 @@ func (h *handler) post(w http.ResponseWriter, r *http.Request, c *call, sess *se
 		}
 	}()
 	h.inner.ServeHTTP(w, r)
-	if m.notification && !c.ran {
-		c.ran = true // delivered: mcp-go answers nothing to a notification
+	if m.notification && strings.HasPrefix(m.method, "notifications/") {
+		// Delivered to the server's handler of that notification, if it
+		// has one: mcp-go answers nothing. A request sent without an id
+		// reaches no request handler, and stays "not run".
+		c.ran = true
 	}
 	g.audit(r.Context(), c)
 }
