@@ -108,16 +108,18 @@ func TraceID(h http.Header, meta map[string]any) string {
 }
 
 // ToolCallData is what the audit log keeps of a tool call's params: its
-// arguments, as {"arguments": ...}.
+// arguments (a JSON value; nil for none), as {"arguments": ...}.
 func ToolCallData(args json.RawMessage) json.RawMessage {
 	if len(args) == 0 {
-		args = json.RawMessage("null")
+		return json.RawMessage(`{"arguments":null}`)
 	}
-	b, err := json.Marshal(map[string]json.RawMessage{"arguments": args})
-	if err != nil {
+	if !json.Valid(args) {
 		return nil
 	}
-	return b
+	b := make([]byte, 0, len(args)+len(`{"arguments":}`))
+	b = append(b, `{"arguments":`...)
+	b = append(b, args...)
+	return append(b, '}')
 }
 
 // ParamsData is what the audit log keeps of other params: as the client

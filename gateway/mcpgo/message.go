@@ -67,9 +67,18 @@ func readParams(method string, body, params json.RawMessage) (t gateway.Target, 
 	}
 	switch method {
 	case gateway.MethodToolsCall:
-		var r mcp.CallToolRequest
-		if json.Unmarshal(body, &r) == nil {
-			t.Name, m, data = r.Params.Name, r.Params.Meta, gateway.ToolCallData(r.Params.RawArguments)
+		// The fields of mcp.CallToolParams that the decision and the audit
+		// read, under the same names and types (mcp-go's own parse of the
+		// whole request costs several times more, for arguments decoded
+		// into maps): a name read here is the name mcp-go reads, or mcp-go
+		// refuses the request.
+		var p struct {
+			Name      string          `json:"name"`
+			Arguments json.RawMessage `json:"arguments"`
+			Meta      *mcp.Meta       `json:"_meta"`
+		}
+		if json.Unmarshal(params, &p) == nil {
+			t.Name, m, data = p.Name, p.Meta, gateway.ToolCallData(p.Arguments)
 		}
 	case gateway.MethodPromptsGet:
 		var r mcp.GetPromptRequest
