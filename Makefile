@@ -6,9 +6,11 @@ GO      ?= go
 TOOL    := $(GO) tool -modfile=tools/go.mod
 WITH_PG := scripts/with-postgres
 PKG     := github.com/mcpstore/mcpstore
-# The modules beside the root one: bench/ (comparison-only dependencies)
-# and gateway/mcpgo (mcp-go, which importers of the root never compile).
-MODULES := bench gateway/mcpgo
+# The modules beside the root one: bench/ (comparison-only dependencies),
+# gateway/mcpgo (mcp-go, which importers of the root never compile) and
+# its example server; those with tests are in TEST_MODULES.
+TEST_MODULES := gateway/mcpgo examples/mcpgoserver
+MODULES      := bench $(TEST_MODULES)
 
 .PHONY: all generate check test test-faults fuzz bench bench-short demo
 
@@ -46,12 +48,14 @@ check:
 
 ## test: every test, race detector on, on a real PostgreSQL and SQLite;
 ## the fault scenarios of tests/faults in short form (-short); then the
-## tests of gateway/mcpgo (its own module) on the same server.
+## tests of the other modules (TEST_MODULES) on the same server.
 test:
 	@out=$$(mktemp); status=0; \
 	$(WITH_PG) sh -c '$(TOOL) gotestsum --format testname --jsonfile "$$1" -- -race -count=1 -short ./... || s=1; \
-		cd gateway/mcpgo && $(GO) tool -modfile=../../tools/go.mod gotestsum --format testname --jsonfile "$$1.mcpgo" -- -race -count=1 -short ./... || s=1; \
-		cat "$$1.mcpgo" >> "$$1"; rm -f "$$1.mcpgo"; exit $${s:-0}' sh $$out || status=$$?; \
+		for m in $(TEST_MODULES); do \
+			(cd $$m && $(GO) tool -modfile=$(CURDIR)/tools/go.mod gotestsum --format testname --jsonfile "$$1.m" -- -race -count=1 -short ./...) || s=1; \
+			cat "$$1.m" >> "$$1"; rm -f "$$1.m"; \
+		done; exit $${s:-0}' sh $$out || status=$$?; \
 	scripts/conformance-summary $$out || status=1; \
 	rm -f $$out; exit $$status
 
