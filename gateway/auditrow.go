@@ -122,6 +122,21 @@ func ToolCallData(args json.RawMessage) json.RawMessage {
 	return append(b, '}')
 }
 
+// ToolResultData is what the audit log keeps of a tool call's result: its
+// error flag, content and structured content, given in the SDK's types
+// (which follow the MCP specification's JSON).
+func ToolResultData(isError bool, content, structured any) json.RawMessage {
+	b, err := json.Marshal(struct {
+		IsError           bool `json:"isError"`
+		Content           any  `json:"content"`
+		StructuredContent any  `json:"structuredContent,omitempty"`
+	}{isError, content, structured})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 // ParamsData is what the audit log keeps of other params: as the client
 // sent them, without _meta; nil for none.
 func ParamsData(params json.RawMessage) json.RawMessage {

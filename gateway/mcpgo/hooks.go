@@ -115,7 +115,7 @@ func (g *Gateway) onSuccess(ctx context.Context, _ any, method mcp.MCPMethod, _ 
 	}
 	c.ran = true
 	if r, ok := result.(*mcp.CallToolResult); ok && r != nil && method == mcp.MethodToolsCall {
-		c.toolError, c.response = r.IsError, toolResponseData(r)
+		c.toolError, c.response = r.IsError, gateway.ToolResultData(r.IsError, r.Content, r.StructuredContent)
 	}
 }
 
@@ -133,18 +133,6 @@ func (g *Gateway) recoverInto(ctx context.Context, what string, err *error) {
 		g.log.ErrorContext(ctx, "mcpgo: a handler panicked", "handler", what, "panic", v, "stack", string(debug.Stack()))
 		*err = fmt.Errorf("internal error in %s", what)
 	}
-}
-
-func toolResponseData(r *mcp.CallToolResult) json.RawMessage {
-	b, err := json.Marshal(struct {
-		IsError           bool          `json:"isError"`
-		Content           []mcp.Content `json:"content"`
-		StructuredContent any           `json:"structuredContent,omitempty"`
-	}{r.IsError, r.Content, r.StructuredContent})
-	if err != nil {
-		return nil
-	}
-	return b
 }
 
 // visibleOnly keeps the items the request's key may use: the tool and

@@ -186,7 +186,7 @@ func (g *Gateway) audit(ctx context.Context, req mcp.Request, params mcp.Params,
 	var toolError bool
 	var response json.RawMessage
 	if r, ok := res.(*mcp.CallToolResult); ok && r != nil && err == nil {
-		toolError, response = r.IsError, toolResponseData(r)
+		toolError, response = r.IsError, gateway.ToolResultData(r.IsError, r.Content, r.StructuredContent)
 	}
 	g.auth.Record(ctx, a.Event(err, toolError, response))
 }
@@ -205,16 +205,4 @@ func requestData(params mcp.Params) json.RawMessage {
 		return nil
 	}
 	return gateway.ParamsData(b)
-}
-
-func toolResponseData(r *mcp.CallToolResult) json.RawMessage {
-	b, err := json.Marshal(struct {
-		IsError           bool          `json:"isError"`
-		Content           []mcp.Content `json:"content"`
-		StructuredContent any           `json:"structuredContent,omitempty"`
-	}{r.IsError, r.Content, r.StructuredContent})
-	if err != nil {
-		return nil
-	}
-	return b
 }
