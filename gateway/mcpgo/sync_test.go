@@ -14,20 +14,9 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/gateway"
 	"github.com/mcpstore/mcpstore/gateway/mcpgo"
+	"github.com/mcpstore/mcpstore/internal/adaptertest"
 	"github.com/mcpstore/mcpstore/internal/testdb"
 )
-
-// names returns the active tool names of serverID in the registry.
-func names(t *testing.T, reg *gateway.Registry, serverID string) []string {
-	t.Helper()
-	tools, err := reg.Tools(t.Context(), serverID)
-	require.NoError(t, err)
-	out := []string{}
-	for _, tool := range tools {
-		out = append(out, tool.Name)
-	}
-	return out
-}
 
 // The registry follows an mcp-go server's tools, task tools included, even
 // when keys are on (the sync's own reads pass the policy), and stops
@@ -52,7 +41,7 @@ func TestSyncTools(t *testing.T) {
 		ts, err := g.SyncTools(ctx, srv)
 		require.NoError(t, err)
 		defer ts.Close()
-		assert.Equal(t, []string{"index", "list_dir", "read_file"}, names(t, reg, "files"))
+		assert.Equal(t, []string{"index", "list_dir", "read_file"}, adaptertest.RegistryNames(t, reg, "files"))
 		rep, _, err := ts.Last()
 		require.NoError(t, err)
 		assert.Equal(t, []string{"index", "list_dir", "read_file"}, rep.Added)
@@ -68,7 +57,7 @@ func TestSyncTools(t *testing.T) {
 		addEcho(srv, "write_file")
 		srv.DeleteTools("list_dir")
 		require.Eventually(t, func() bool {
-			n := names(t, reg, "files")
+			n := adaptertest.RegistryNames(t, reg, "files")
 			return len(n) == 3 && n[0] == "index" && n[1] == "read_file" && n[2] == "write_file"
 		}, 10*time.Second, 20*time.Millisecond, "registry follows the server's tool list")
 		inactive, err := s.Tools().GetByName(ctx, "files", "list_dir")
@@ -78,6 +67,6 @@ func TestSyncTools(t *testing.T) {
 		require.NoError(t, ts.Close())
 		addEcho(srv, "after_close")
 		time.Sleep(300 * time.Millisecond)
-		assert.NotContains(t, names(t, reg, "files"), "after_close", "no sync after Close")
+		assert.NotContains(t, adaptertest.RegistryNames(t, reg, "files"), "after_close", "no sync after Close")
 	})
 }

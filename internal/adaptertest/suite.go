@@ -141,3 +141,16 @@ func (f *fixture) events(t *testing.T) []db.AuditLog {
 	require.NoError(t, err)
 	return evs
 }
+
+// RegistryNames returns the active tool names of serverID in the registry,
+// for the adapters' tool sync tests.
+func RegistryNames(t *testing.T, reg *gateway.Registry, serverID string) []string {
+	t.Helper()
+	tools, err := reg.Tools(t.Context(), serverID)
+	require.NoError(t, err)
+	out := []string{}
+	for _, tool := range tools {
+		out = append(out, tool.Name)
+	}
+	return out
+}
