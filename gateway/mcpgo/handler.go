@@ -90,7 +90,8 @@ type handler struct {
 // opts) behind mcpstore, and equips s with the policy's hooks (once per
 // server; see the package documentation):
 //
-//   - a request without a valid key gets 401 and reaches nothing; a key
+//   - a request without a valid key gets 401 and reaches nothing (but a
+//     CORS preflight, which mcp-go answers or refuses itself); a key
 //     that cannot be checked (the database is down), 500; an address past
 //     Options.AuthFailureLimit, 429 with Retry-After;
 //   - a request on a session opened by another key gets 403, one on a
@@ -111,6 +112,12 @@ func (g *Gateway) Handler(s *server.MCPServer, opts ...server.StreamableHTTPOpti
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.g
+	if r.Method == http.MethodOptions {
+		// A CORS preflight carries no key and no message: mcp-go answers
+		// it (server.WithStreamableHTTPCORS) or refuses it.
+		h.inner.ServeHTTP(w, r)
+		return
+	}
 	c := &call{g: g, h: h, grants: allGrants, header: r.Header, ip: g.auth.ClientIP(r)}
 	if g.opts.Keys != nil {
 		var ok bool

@@ -220,6 +220,19 @@ func TestUnknownAndEndedSessions(t *testing.T) {
 
 		status, _, _ = r.post(t, k, "", `{"jsonrpc":"2.0","id":1,"result":{"x":1}}`)
 		assert.GreaterOrEqual(t, status, 400, "an answer without a session")
+
+		// Without a key: 401, but for a CORS preflight, which mcp-go
+		// refuses (no CORS configured) and which carries no message.
+		for method, want := range map[string]int{http.MethodPost: http.StatusUnauthorized, http.MethodGet: http.StatusUnauthorized,
+			http.MethodDelete: http.StatusUnauthorized, http.MethodOptions: http.StatusNotFound} {
+			req, err := http.NewRequestWithContext(t.Context(), method, r.url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, want, resp.StatusCode, method)
+		}
 	})
 }
 
