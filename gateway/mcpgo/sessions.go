@@ -3,7 +3,6 @@ package mcpgo
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 
 	"github.com/mark3labs/mcp-go/server"
@@ -82,11 +81,22 @@ func (s *session) Close() error {
 	for _, c := range calls {
 		c.cancel()
 	}
-	del := httptest.NewRequestWithContext(context.Background(), http.MethodDelete, "/", nil)
+	del, err := http.NewRequestWithContext(context.Background(), http.MethodDelete, "/", nil)
+	if err != nil {
+		return err
+	}
 	del.Header.Set(server.HeaderKeySessionID, s.id)
-	s.h.inner.ServeHTTP(httptest.NewRecorder(), del)
+	s.h.inner.ServeHTTP(discard{header: http.Header{}}, del)
 	return nil
 }
+
+// discard is a ResponseWriter for the Gateway's own requests, whose
+// answers nobody reads.
+type discard struct{ header http.Header }
+
+func (d discard) Header() http.Header         { return d.header }
+func (d discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d discard) WriteHeader(int)             {}
 
 // forget drops a session mcp-go ended (its client's DELETE, the idle
 // sweeper, or Close).
