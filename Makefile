@@ -69,18 +69,20 @@ test-faults:
 	grep -E '^(faults summary:|--- FAIL|FAIL|ok )' $$out; \
 	rm -f $$out; exit $$status
 
-## fuzz: each fuzz target of gateway for FUZZTIME executions (default 100000x), one
+## fuzz: each fuzz target (of gateway and db) for FUZZTIME executions (default 100000x), one
 ## after another (go test -fuzz takes one target at a time). New failing
-## inputs land in gateway/testdata/fuzz/<target>/.
+## inputs land in <package>/testdata/fuzz/<target>/.
 # A count of executions, not a duration: with a duration, go1.26's fuzz
 # coordinator can report a spurious "context deadline exceeded" as the time
 # runs out (golang/go#75804, fixed in go1.27).
 FUZZTIME ?= 100000x
-FUZZ_TARGETS := FuzzKeyFormat FuzzToolName FuzzCheckTool FuzzRedact
+FUZZ_TARGETS := gateway:FuzzKeyFormat gateway:FuzzToolName gateway:FuzzCheckTool gateway:FuzzRedact \
+	gateway:FuzzAuditRepair gateway:FuzzSpoolRecord db:FuzzScanObject
 fuzz:
-	@for f in $(FUZZ_TARGETS); do \
-		echo "fuzz: $$f for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./gateway/ || exit 1; \
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; f=$${t#*:}; \
+		echo "fuzz: $$f ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
 	done
 
 ## bench: the Go benchmarks (the root module's, then gateway/mcpgo's), on

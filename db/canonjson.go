@@ -18,8 +18,11 @@ import (
 // SQLite return the same bytes, and a document already in this form
 // round-trips byte for byte on both engines.
 //
-// It refuses invalid JSON, invalid UTF-8, and the NUL character (which
-// PostgreSQL cannot store in jsonb). A document already in canonical form
+// It refuses invalid JSON, invalid UTF-8, the NUL character (which
+// PostgreSQL cannot store in jsonb), nesting deeper than MaxJSONDepth, and
+// numbers that PostgreSQL's numeric cannot hold or that would grow to
+// hundreds of bytes in plain form: an exponent beyond ±400, more than
+// 131,072 digits before the decimal point or 16,383 after it. A document already in canonical form
 // (the common case: one written by mcpstore, or a compact document with
 // sorted keys) is returned as it is, sharing raw's bytes, after a scan that
 // allocates nothing; a common one (keys in another order, whitespace) is
@@ -40,6 +43,9 @@ func CanonicalJSON(raw []byte) (json.RawMessage, error) {
 
 // canonicalSlow decodes raw and writes it anew in canonical form.
 func canonicalSlow(raw []byte) (json.RawMessage, error) {
+	if nestedDeeper(raw, MaxJSONDepth) {
+		return nil, errTooDeep
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -152,14 +158,49 @@ func writeString(b *bytes.Buffer, s string) error {
 	return nil
 }
 
-// maxExponent bounds the exponent of a JSON number.
-const maxExponent = 400
+var errTooDeep = fmt.Errorf("nested deeper than %d", MaxJSONDepth)
+
+// nestedDeeper reports whether raw opens more than max objects and arrays
+// inside one another, by a scan of its brackets outside strings: decoding
+// a document only to find it too deep would cost far more (and Go's
+// decoder stops at 10,000 levels with an error that says less).
+func nestedDeeper(raw []byte, max int) bool {
+	depth := 0
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case '{', '[':
+			if depth++; depth > max {
+				return true
+			}
+		case '}', ']':
+			depth--
+		case '"':
+			for i++; i < len(raw) && raw[i] != '"'; i++ {
+				if raw[i] == '\\' {
+					i++
+				}
+			}
+		}
+	}
+	return false
+}
+
+// Limits of a JSON number.
+const (
+	// maxExponent bounds the exponent.
+	maxExponent = 400
+	// maxNumericDigits and maxNumericScale are the most digits
+	// PostgreSQL's numeric holds before and after the decimal point; it
+	// refuses a jsonb number with more ("value overflows numeric format").
+	maxNumericDigits = 131_072
+	maxNumericScale  = 16_383
+)
 
 // plainNumber writes a JSON number as PostgreSQL's numeric type prints it: no
 // exponent, the scale the literal implies, and no negative zero.
 func plainNumber(n string) (string, error) {
-	if !strings.ContainsAny(n, "eE") && !strings.HasPrefix(n, "-0") {
-		return n, nil // the common case: already plain
+	if !strings.ContainsAny(n, "eE") && !strings.HasPrefix(n, "-0") && len(n) <= maxNumericScale {
+		return n, nil // the common case: already plain (and too short to overflow)
 	}
 	neg := strings.HasPrefix(n, "-")
 	n = strings.TrimPrefix(n, "-")
@@ -197,6 +238,9 @@ func plainNumber(n string) (string, error) {
 		fp = fp[:scale] // only zeros beyond the scale
 	} else {
 		fp += strings.Repeat("0", scale-len(fp))
+	}
+	if len(ip) > maxNumericDigits || len(fp) > maxNumericScale {
+		return "", fmt.Errorf("number out of range")
 	}
 	out := ip
 	if fp != "" {

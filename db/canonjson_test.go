@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/big"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -44,10 +45,81 @@ func TestCanonicalJSON(t *testing.T) {
 }
 
 func TestCanonicalJSONRefuses(t *testing.T) {
-	for _, in := range []string{``, `{`, `{"a":1}x`, `{"a":"\u0000"}`, "\"\xff\"", `{"a":1e401}`, `{"a":1e-401}`, `nul`} {
+	for _, in := range []string{``, `{`, `{"a":1}x`, `{"a":"\u0000"}`, "\"\xff\"", `{"a":1e401}`, `{"a":1e-401}`, `nul`,
+		"1" + strings.Repeat("0", 131_072), "0." + strings.Repeat("0", 16_384), "1e300" + strings.Repeat("0", 16_100),
+		strings.Repeat("[", db.MaxJSONDepth+1) + strings.Repeat("]", db.MaxJSONDepth+1),
+		`{"a":` + strings.Repeat(`[{"b":`, db.MaxJSONDepth/2) + `1` + strings.Repeat(`}]`, db.MaxJSONDepth/2) + `}`,
+	} {
 		_, err := db.CanonicalJSON([]byte(in))
-		assert.Error(t, err, "%q", in)
+		assert.Error(t, err, "%.40q", in)
 	}
+	// Brackets inside strings do not count.
+	deepText := `{"a":"` + strings.Repeat(`[{\"`, 500) + `"}`
+	_, err := db.CanonicalJSON([]byte(deepText))
+	assert.NoError(t, err)
+}
+
+// TestCheckObject holds CheckObject to the JSON rule: an object of at most
+// MaxJSONBytes as given and as stored.
+func TestCheckObject(t *testing.T) {
+	for _, c := range []struct {
+		in  string
+		err string
+	}{
+		{`{"b":1, "a":2}`, ""},
+		{`[1]`, "must be a JSON object"},
+		{`null`, "must be a JSON object"},
+		{`{"s":"` + strings.Repeat("x", db.MaxJSONBytes-8) + `"}`, ""},
+		{`{"s":"` + strings.Repeat("x", db.MaxJSONBytes-7) + `"}`, "larger than 1048576 bytes"},
+		{`{"n":[` + strings.Repeat("1e400,", 3000) + `0]}`, "larger than 1048576 bytes"},
+		{`{"n":1e401}`, "number out of range"},
+		{strings.Repeat(`{"a":`, 200) + `{}` + strings.Repeat(`}`, 200), "nested deeper than 128"},
+		{"{\"a\":\"\xff\"}", "not valid UTF-8"},
+	} {
+		out, err := db.CheckObject([]byte(c.in))
+		if c.err == "" {
+			require.NoError(t, err, "%.40s", c.in)
+			want, _ := db.CanonicalJSON([]byte(c.in))
+			assert.Equal(t, string(want), string(out))
+			continue
+		}
+		require.Error(t, err, "%.40s", c.in)
+		assert.Equal(t, c.err, err.Error(), "%.40s", c.in)
+	}
+}
+
+// TestAuditFieldsCoverTheStruct holds TextField and JSONField to
+// AuditLogCreate: every string field is a text field and every
+// json.RawMessage a JSON field, each once, so that whoever repairs an event
+// field by field (the Auditor) misses none.
+func TestAuditFieldsCoverTheStruct(t *testing.T) {
+	var ev db.AuditLogCreate
+	seen := map[uintptr]string{}
+	base := reflect.ValueOf(&ev).Pointer()
+	for i := range db.NumAuditText {
+		f, p := ev.TextField(i)
+		off := reflect.ValueOf(p).Pointer() - base
+		require.NotContains(t, seen, off, f.Name)
+		seen[off] = f.Name
+		assert.Positive(t, f.Max, f.Name)
+	}
+	for i := range db.NumAuditJSON {
+		name, p := ev.JSONField(i)
+		off := reflect.ValueOf(p).Pointer() - base
+		require.NotContains(t, seen, off, name)
+		seen[off] = name
+	}
+	typ := reflect.TypeOf(ev)
+	raw := reflect.TypeOf(json.RawMessage(nil))
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if !f.IsExported() || f.Type.Kind() != reflect.String && f.Type != raw {
+			continue
+		}
+		assert.Contains(t, seen, f.Offset, "%s is neither a text nor a JSON field", f.Name)
+		delete(seen, f.Offset)
+	}
+	assert.Empty(t, seen, "fields listed that the struct does not have")
 }
 
 func TestPageChecked(t *testing.T) {

@@ -7,9 +7,9 @@ import (
 	"sync"
 )
 
-// maxCanonDepth bounds the nesting isCanonical follows; deeper documents
-// take the decoding path, which has limits of its own.
-const maxCanonDepth = 256
+// maxCanonDepth bounds the nesting the fast paths follow: the JSON rule's.
+// Deeper documents take the decoding path, which refuses them.
+const maxCanonDepth = MaxJSONDepth
 
 // isCanonical reports whether raw, valid UTF-8, is one JSON value already
 // in the form CanonicalJSON writes, by one pass over its bytes that
@@ -63,7 +63,8 @@ func (s *canonScan) lit(word string) bool {
 }
 
 // number accepts the plain numbers plainNumber leaves as they are:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?, without a leading "-0".
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?, without a leading "-0", with no more
+// digits than numeric holds.
 func (s *canonScan) number() bool {
 	if s.b[s.i] == '-' {
 		s.i++
@@ -77,13 +78,15 @@ func (s *canonScan) number() bool {
 	case s.b[s.i] == '0':
 		s.i++
 	case '1' <= s.b[s.i] && s.b[s.i] <= '9':
-		s.digits()
+		if s.digits() > maxNumericDigits {
+			return false
+		}
 	default:
 		return false
 	}
 	if s.i < len(s.b) && s.b[s.i] == '.' {
 		s.i++
-		if s.digits() == 0 {
+		if n := s.digits(); n == 0 || n > maxNumericScale {
 			return false
 		}
 	}
@@ -251,11 +254,12 @@ type member struct {
 	from, to int
 }
 
-func (w *canonWriter) ws() {
-	for w.i < len(w.b) {
-		switch w.b[w.i] {
+// ws skips white space.
+func (s *canonScan) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
-			w.i++
+			s.i++
 		default:
 			return
 		}

@@ -159,8 +159,15 @@ type AuditLogRepository interface {
 	Get(ctx context.Context, id int64) (AuditLog, error)
 	// List returns a page of all events, oldest first.
 	List(ctx context.Context, p Page) ([]AuditLog, error)
-	// ListByRequestID returns the events of one request, oldest first.
+	// ListByRequestID returns the events of one request, oldest first: those
+	// whose request_id, which the server generates, is requestID.
 	ListByRequestID(ctx context.Context, requestID string) ([]AuditLog, error)
+	// ListByClientRequestID returns the events a client sent under its own
+	// request id (AuditLogCreate.ClientRequestID), oldest first. It is a
+	// method of its own rather than a second match of ListByRequestID, so
+	// that a client choosing the id of another request cannot make its
+	// events show among that request's.
+	ListByClientRequestID(ctx context.Context, clientRequestID string) ([]AuditLog, error)
 	// ListByUser returns a page of one user's events, newest first.
 	ListByUser(ctx context.Context, userID string, p Page) ([]AuditLog, error)
 	// ListByDateRange returns a page of the events in [from, to), oldest

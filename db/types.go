@@ -180,22 +180,25 @@ type ToolUpdate struct {
 
 // AuditLog is one stored audit event.
 type AuditLog struct {
-	ID           int64
-	EventID      uuid.UUID
-	RequestID    string
-	TraceID      string
-	UserID       string
-	APIKeyID     string
-	ClientIP     string
-	Action       string
-	ResourceType string
-	ResourceID   string
-	RequestData  json.RawMessage
-	ResponseData json.RawMessage
-	Status       string
-	ErrorMessage string
-	DurationMS   *float64 // nil: not measured
-	CreatedAt    time.Time
+	ID        int64
+	EventID   uuid.UUID
+	RequestID string
+	// ClientRequestID is the request id the client sent (an X-Request-Id
+	// header), kept beside RequestID; "" for none.
+	ClientRequestID string
+	TraceID         string
+	UserID          string
+	APIKeyID        string
+	ClientIP        string
+	Action          string
+	ResourceType    string
+	ResourceID      string
+	RequestData     json.RawMessage
+	ResponseData    json.RawMessage
+	Status          string
+	ErrorMessage    string
+	DurationMS      *float64 // nil: not measured
+	CreatedAt       time.Time
 }
 
 // AuditCursor is a position in the order of ListByDateRange: an event's
@@ -213,26 +216,32 @@ func (e AuditLog) Cursor() AuditCursor { return AuditCursor{CreatedAt: e.Created
 type AuditLogCreate struct {
 	// EventID makes the event unique: a batch stored twice keeps one copy.
 	// The zero UUID has one generated (a UUIDv7).
-	EventID      uuid.UUID
-	RequestID    string
-	TraceID      string
-	UserID       string
-	APIKeyID     string
-	ClientIP     string
-	Action       string
-	ResourceType string
-	ResourceID   string
-	RequestData  json.RawMessage // a JSON object, or nil
-	ResponseData json.RawMessage // a JSON object, or nil
-	Status       string
-	ErrorMessage string
-	DurationMS   *float64
-	CreatedAt    time.Time // zero: the database's clock
+	EventID uuid.UUID
+	// RequestID names the request; the server generates it, so that no
+	// client can file events under another request's id.
+	RequestID string
+	// ClientRequestID is the request id the client sent, if any (an
+	// X-Request-Id header): searchable with ListByClientRequestID, never
+	// in RequestID's place.
+	ClientRequestID string
+	TraceID         string
+	UserID          string
+	APIKeyID        string
+	ClientIP        string
+	Action          string
+	ResourceType    string
+	ResourceID      string
+	RequestData     json.RawMessage // a JSON object, or nil
+	ResponseData    json.RawMessage // a JSON object, or nil
+	Status          string
+	ErrorMessage    string
+	DurationMS      *float64
+	CreatedAt       time.Time // zero: the database's clock
 
 	// canon marks the documents Checked returned in canonical form, so
 	// that checking the event again (the Auditor checks each event, then
 	// InsertBatch checks the batch) does not redo that work.
-	canon [2]jsonMark
+	canon [NumAuditJSON]jsonMark
 }
 
 // AuditLogComplete fills in the outcome of an audit entry written when a call

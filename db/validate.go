@@ -2,6 +2,7 @@ package db
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -20,6 +21,22 @@ const (
 	MaxShortLen       = 200 // user ids, server ids, request ids, prefixes, roles...
 	MaxListLen        = 256 // entries in roles or permissions
 	MaxDescriptionLen = 65_536
+)
+
+// The JSON rule, the same on both engines and checked here before a
+// statement runs: every JSON field (an API key's metadata; a tool's input
+// schema, output schema, annotations and metadata; an audit event's request
+// and response data) holds one JSON object of at most MaxJSONBytes bytes,
+// both as given and in the canonical form stored (CanonicalJSON), nested at
+// most MaxJSONDepth deep (an object or array inside another counts one
+// more: {} is 1 deep, {"a":[1]} 2), in valid UTF-8 without the NUL
+// character, whose numbers PostgreSQL's numeric can hold (see
+// CanonicalJSON). SQLite would refuse documents nested more than 1000 deep
+// and PostgreSQL stores them; both refuse what breaks this rule, with
+// ErrInvalid naming the field.
+const (
+	MaxJSONDepth = 128
+	MaxJSONBytes = 1 << 20 // 1 MiB
 )
 
 // checker collects the first validation failure of one input.
@@ -63,8 +80,8 @@ func (c *checker) list(field string, l []string) []string {
 	return l
 }
 
-// object checks that raw is a JSON object (or nil when optional) and returns
-// it in canonical form.
+// object checks that raw is a JSON object a field may hold (or nil when
+// optional) and returns it in canonical form.
 func (c *checker) object(field string, raw json.RawMessage, required bool) json.RawMessage {
 	if raw == nil {
 		if required {
@@ -72,17 +89,36 @@ func (c *checker) object(field string, raw json.RawMessage, required bool) json.
 		}
 		return nil
 	}
-	out, err := CanonicalJSON(raw)
+	out, err := CheckObject(raw)
 	if err != nil {
 		c.fail(field, err.Error())
 		return nil
 	}
-	if out[0] != '{' {
-		c.fail(field, "must be a JSON object")
-		return nil
-	}
 	return out
 }
+
+// CheckObject returns raw in canonical form when a JSON field may hold it,
+// under the JSON rule above (a JSON object, MaxJSONBytes, MaxJSONDepth,
+// what CanonicalJSON refuses), or an error saying, in words safe to log,
+// why not: the words with which a repository refuses the field. Like
+// CanonicalJSON, it returns raw itself for a document already canonical.
+func CheckObject(raw []byte) (json.RawMessage, error) {
+	if len(raw) > MaxJSONBytes {
+		return nil, errJSONTooLarge
+	}
+	out, err := CanonicalJSON(raw)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(out) > MaxJSONBytes:
+		return nil, errJSONTooLarge
+	case out[0] != '{':
+		return nil, errors.New("must be a JSON object")
+	}
+	return out, nil
+}
+
+var errJSONTooLarge = fmt.Errorf("larger than %d bytes", MaxJSONBytes)
 
 func (c *checker) duration(field string, d *float64) {
 	if d != nil && (math.IsNaN(*d) || math.IsInf(*d, 0) || *d < 0) {
@@ -211,30 +247,94 @@ func (c AuditLogCreate) Checked() (AuditLogCreate, error) {
 	if c.EventID == (uuid.UUID{}) {
 		c.EventID = uuid.Must(uuid.NewV7())
 	}
-	ch.text("request_id", c.RequestID, 1, MaxShortLen)
-	ch.text("trace_id", c.TraceID, 0, MaxShortLen)
-	ch.text("user_id", c.UserID, 0, MaxShortLen)
-	ch.text("api_key_id", c.APIKeyID, 0, MaxShortLen)
-	ch.text("client_ip", c.ClientIP, 0, MaxShortLen)
-	ch.text("action", c.Action, 1, MaxShortLen)
-	ch.text("resource_type", c.ResourceType, 1, MaxShortLen)
-	ch.text("resource_id", c.ResourceID, 0, MaxShortLen)
-	if !c.canon[0].holds(c.RequestData) {
-		c.RequestData = ch.object("request_data", c.RequestData, false)
+	for i := range NumAuditText {
+		f, p := c.TextField(i)
+		ch.text(f.Name, *p, boolInt(f.Required), f.Max)
 	}
-	if !c.canon[1].holds(c.ResponseData) {
-		c.ResponseData = ch.object("response_data", c.ResponseData, false)
+	for i := range NumAuditJSON {
+		field, p := c.JSONField(i)
+		if !c.canon[i].holds(*p) {
+			*p = ch.object(field, *p, false)
+		}
 	}
-	ch.text("status", c.Status, 1, MaxShortLen)
-	ch.text("error_message", c.ErrorMessage, 0, MaxDescriptionLen)
 	ch.duration("duration_ms", c.DurationMS)
 	c.CreatedAt = normTime(c.CreatedAt)
 	if ch.err != nil {
-		c.canon = [2]jsonMark{}
+		c.canon = [NumAuditJSON]jsonMark{}
 		return c, ch.err
 	}
-	c.canon = [2]jsonMark{markOf(c.RequestData), markOf(c.ResponseData)}
+	for i := range NumAuditJSON {
+		_, p := c.JSONField(i)
+		c.canon[i] = markOf(*p)
+	}
 	return c, nil
+}
+
+// TextField describes a text field of AuditLogCreate.
+type TextField struct {
+	Name     string // its column
+	Max      int    // its limit in characters
+	Required bool   // whether it must not be empty
+}
+
+// The fields of AuditLogCreate that Checked validates, by index: text
+// fields 0 to NumAuditText-1 (TextField), JSON fields 0 to NumAuditJSON-1
+// (JSONField). A caller that repairs an event field by field, as the
+// Auditor does, walks these and so covers every field an event has, one
+// added later included (TestAuditFieldsCoverTheStruct holds the lists to
+// the struct).
+const (
+	NumAuditText = 11
+	NumAuditJSON = 2
+)
+
+// TextField returns text field i of c (0 <= i < NumAuditText): what it is,
+// and where.
+func (c *AuditLogCreate) TextField(i int) (TextField, *string) {
+	switch i {
+	case 0:
+		return TextField{"request_id", MaxShortLen, true}, &c.RequestID
+	case 1:
+		return TextField{"client_request_id", MaxShortLen, false}, &c.ClientRequestID
+	case 2:
+		return TextField{"trace_id", MaxShortLen, false}, &c.TraceID
+	case 3:
+		return TextField{"user_id", MaxShortLen, false}, &c.UserID
+	case 4:
+		return TextField{"api_key_id", MaxShortLen, false}, &c.APIKeyID
+	case 5:
+		return TextField{"client_ip", MaxShortLen, false}, &c.ClientIP
+	case 6:
+		return TextField{"action", MaxShortLen, true}, &c.Action
+	case 7:
+		return TextField{"resource_type", MaxShortLen, true}, &c.ResourceType
+	case 8:
+		return TextField{"resource_id", MaxShortLen, false}, &c.ResourceID
+	case 9:
+		return TextField{"status", MaxShortLen, true}, &c.Status
+	case 10:
+		return TextField{"error_message", MaxDescriptionLen, false}, &c.ErrorMessage
+	}
+	panic(fmt.Sprintf("db: no audit text field %d", i))
+}
+
+// JSONField returns JSON field i of c (0 <= i < NumAuditJSON): its column
+// and where it is. Each holds a JSON object under the JSON rule, or nil.
+func (c *AuditLogCreate) JSONField(i int) (string, *json.RawMessage) {
+	switch i {
+	case 0:
+		return "request_data", &c.RequestData
+	case 1:
+		return "response_data", &c.ResponseData
+	}
+	panic(fmt.Sprintf("db: no audit JSON field %d", i))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Checked returns c validated and normalized for storing.

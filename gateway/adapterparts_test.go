@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -97,7 +98,9 @@ func TestRequestAuditEvent(t *testing.T) {
 	assert.Equal(t, "alice", ev.UserID)
 	assert.Equal(t, "k1", ev.APIKeyID)
 	assert.Equal(t, "203.0.113.9", ev.ClientIP)
-	assert.Equal(t, "req-1", ev.RequestID)
+	_, err := uuid.Parse(ev.RequestID)
+	assert.NoError(t, err, "the server names the request")
+	assert.Equal(t, "req-1", ev.ClientRequestID, "the client's id beside it")
 	assert.Equal(t, traceHex, ev.TraceID)
 	assert.JSONEq(t, `{"arguments":{"text":"hi"}}`, string(ev.RequestData))
 	assert.JSONEq(t, `{"isError":false}`, string(ev.ResponseData))
@@ -118,10 +121,14 @@ func TestRequestAuditEvent(t *testing.T) {
 	assert.Equal(t, "permission denied: tools:call:echo", ev.ErrorMessage)
 	assert.Nil(t, ev.DurationMS, "a refused request did not run")
 
-	a.Header, a.Meta = http.Header{"X-Request-Id": {string(make([]byte, 201))}}, map[string]any{"traceparent": "00-" + traceHex + "-00f067aa0ba902b7-01"}
+	a.Header, a.Meta = nil, map[string]any{"traceparent": "00-" + traceHex + "-00f067aa0ba902b7-01"}
 	ev = a.Event(nil, false, nil)
-	assert.NotEqual(t, a.Header.Get("X-Request-Id"), ev.RequestID, "an over-long request id is replaced")
+	assert.Empty(t, ev.ClientRequestID)
 	assert.Equal(t, traceHex, ev.TraceID, "the traceparent of _meta")
+
+	a.Decision = p.Decide(gateway.NewGrants([]string{"*"}), "", gateway.Target{})
+	ev = a.Event(nil, false, nil)
+	assert.Equal(t, "(none)", ev.Action, "a message without a method has an action all the same")
 }
 
 const traceHex = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -147,39 +154,35 @@ func TestParamsData(t *testing.T) {
 	assert.JSONEq(t, `{"arguments":[1]}`, string(gateway.ToolCallData([]byte(`[1]`))))
 }
 
-// What a client chose is repaired to fit its audit row, never a reason for
-// the row to be refused: stored on both engines.
-func TestRequestAuditRepairsWhatTheClientSent(t *testing.T) {
+// The rows of requests whose names, method, arguments and request id do
+// not fit a row as sent are stored all the same, repaired by the Auditor
+// (both engines).
+func TestRequestAuditStoredWhateverTheClientSent(t *testing.T) {
 	testdb.EachEngine(t, func(t *testing.T, s db.Store) {
 		p := gateway.Policy{ServerID: "srv"}
-		long := strings.Repeat("n", 1000)
+		auditor := gateway.NewAuditor(s, gateway.AuditorOptions{})
 		a := gateway.RequestAudit{Start: time.Now(), Header: http.Header{"X-Request-Id": {"bad\xffid"}}}
-		var evs []db.AuditLogCreate
-		for _, name := range []string{long, "a\x00b", "bad\xffname"} {
-			a.Decision = p.Decide(nil, gateway.MethodToolsCall, gateway.Target{Name: name})
-			a.Data = gateway.ToolCallData([]byte(`{"t":"x\u0000y","k\u0000":[1,"\u0000"],"n":12345678901234567890}`))
-			evs = append(evs, a.Event(nil, false, nil))
+		long := strings.Repeat("n", 1000)
+		for _, d := range []gateway.Decision{
+			p.Decide(nil, gateway.MethodToolsCall, gateway.Target{Name: long}),
+			p.Decide(nil, gateway.MethodToolsCall, gateway.Target{Name: "a\x00b"}),
+			p.Decide(nil, long, gateway.Target{}),
+			p.Decide(gateway.NewGrants([]string{"*"}), "", gateway.Target{}),
+		} {
+			a.Decision = d
+			a.Data = gateway.ToolCallData([]byte(`{"t":"x\u0000y"}`))
+			require.NoError(t, auditor.Record(t.Context(), a.Event(errors.New("e\x00rr"), false, nil)))
 		}
-		a.Decision = p.Decide(gateway.NewGrants([]string{"*"}), "", gateway.Target{})
-		evs = append(evs, a.Event(errors.New("e\x00rr"), false, nil))
-		a.Decision = p.Decide(nil, long, gateway.Target{})
-		evs = append(evs, a.Event(nil, false, nil))
-		for _, ev := range evs {
-			_, err := ev.Checked()
-			require.NoError(t, err, "%+v", ev)
-		}
-		n, err := s.AuditLogs().InsertBatch(t.Context(), evs)
+		require.NoError(t, auditor.Close(t.Context()))
+		st := auditor.Stats()
+		assert.EqualValues(t, 4, st.Stored, "%+v", st)
+		evs, err := s.AuditLogs().ListByDateRange(t.Context(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour), "", db.Page{})
 		require.NoError(t, err)
-		assert.EqualValues(t, len(evs), n)
-
-		assert.Equal(t, 200, utf8.RuneCountInString(evs[0].ResourceID))
-		assert.True(t, strings.HasPrefix(evs[0].ResourceID, "srv/nnn") && strings.HasSuffix(evs[0].ResourceID, "n…"), evs[0].ResourceID)
-		assert.Equal(t, "srv/a\uFFFDb", evs[1].ResourceID)
-		assert.Equal(t, "srv/bad\uFFFDname", evs[2].ResourceID)
-		assert.JSONEq(t, `{"arguments":{"t":"x\ufffdy","k\ufffd":[1,"\ufffd"],"n":12345678901234567890}}`, string(evs[0].RequestData))
-		assert.NotEqual(t, "bad\xffid", evs[0].RequestID, "a request id that is not UTF-8 is replaced")
-		assert.Equal(t, "(none)", evs[3].Action)
-		assert.Equal(t, "e\uFFFDrr", evs[3].ErrorMessage)
-		assert.Equal(t, 200, utf8.RuneCountInString(evs[4].Action))
+		require.Len(t, evs, 4)
+		for _, ev := range evs {
+			assert.LessOrEqual(t, utf8.RuneCountInString(ev.ResourceID), db.MaxShortLen)
+			assert.NotContains(t, ev.ResourceID, "\x00")
+			assert.NotContains(t, string(ev.RequestData), `\u0000`)
+		}
 	})
 }

@@ -1,21 +1,16 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/mcpstore/mcpstore/db"
 )
-
-// maxRequestIDLen bounds the caller's X-Request-Id kept in an audit row.
-const maxRequestIDLen = 200
 
 // RequestAudit is what an SDK adapter knows of an MCP request the Policy
 // decided, for its audit row (see Event).
@@ -38,36 +33,36 @@ type RequestAudit struct {
 // Event is the audit row of the request, refused (Decision.Allowed false)
 // or run: failed with err, a tool call whose result reports an error
 // (toolError), or done. response is what the row keeps of a tool call's
-// result. The Auditor redacts secret fields and caps the data's size.
-//
-// What the client chose (the method, the name or URI, the arguments) is
-// repaired to fit a row rather than let the row be refused: text is cut to
-// its column's length with a trailing "…", and NUL characters, which
-// PostgreSQL does not store, become U+FFFD, in text and in JSON alike.
+// result. What the client chose (the method, the name or URI, the
+// arguments, its X-Request-Id) goes as it was sent: the Auditor repairs
+// what a row cannot hold, redacts secrets and caps the data's size.
 func (a RequestAudit) Event(err error, toolError bool, response json.RawMessage) db.AuditLogCreate {
 	d := a.Decision
 	ev := db.AuditLogCreate{
-		RequestID:    RequestID(a.Header),
-		TraceID:      TraceID(a.Header, a.Meta),
-		ClientIP:     a.ClientIP,
-		Action:       fitText(d.Action, db.MaxShortLen),
-		ResourceType: d.ResourceType,
-		ResourceID:   fitText(d.ResourceID, db.MaxShortLen),
-		RequestData:  fitJSON(a.Data),
-		ResponseData: fitJSON(response),
-		CreatedAt:    a.Start,
+		RequestID:       NewRequestID(),
+		ClientRequestID: a.Header.Get("X-Request-Id"),
+		TraceID:         TraceID(a.Header, a.Meta),
+		ClientIP:        a.ClientIP,
+		Action:          d.Action,
+		ResourceType:    d.ResourceType,
+		ResourceID:      d.ResourceID,
+		RequestData:     a.Data,
+		ResponseData:    response,
+		CreatedAt:       a.Start,
 	}
 	if ev.Action == "" {
-		ev.Action = "(none)" // a message without a method
+		// A message without a method: the Auditor refuses an empty
+		// action as the program's mistake.
+		ev.Action = "(none)"
 	}
 	if a.Principal != nil {
 		ev.UserID, ev.APIKeyID = a.Principal.Owner, a.Principal.KeyID
 	}
 	switch {
 	case !d.Allowed:
-		ev.Status, ev.ErrorMessage = StatusDenied, fitText(d.AuditError, db.MaxDescriptionLen)
+		ev.Status, ev.ErrorMessage = StatusDenied, d.AuditError
 	case err != nil:
-		ev.Status, ev.ErrorMessage = StatusError, fitText(err.Error(), db.MaxDescriptionLen)
+		ev.Status, ev.ErrorMessage = StatusError, err.Error()
 	case toolError:
 		ev.Status, ev.ErrorMessage = StatusError, "the tool reported an error"
 	default:
@@ -80,14 +75,10 @@ func (a RequestAudit) Event(err error, toolError bool, response json.RawMessage)
 	return ev
 }
 
-// RequestID takes the caller's X-Request-Id when it sends one (of at most
-// 200 bytes of UTF-8 text), else makes one.
-func RequestID(h http.Header) string {
-	if id := h.Get("X-Request-Id"); id != "" && len(id) <= maxRequestIDLen && utf8.ValidString(id) && strings.IndexByte(id, 0) < 0 {
-		return id
-	}
-	return uuid.Must(uuid.NewV7()).String()
-}
+// NewRequestID names a request in the audit log. The server names it, so
+// that no client can file events under another request's id; the
+// client's own X-Request-Id is kept beside it (ClientRequestID).
+func NewRequestID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // W3C trace context: version-traceid-parentid-flags.
 var traceparent = regexp.MustCompile(`^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$`)
@@ -159,65 +150,4 @@ func ParamsData(params json.RawMessage) json.RawMessage {
 		return nil
 	}
 	return b
-}
-
-// fitText makes s storable in a text column of max characters: valid
-// UTF-8, NUL characters replaced by U+FFFD, cut with a trailing "…".
-func fitText(s string, max int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
-	}
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == max-1 {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
-}
-
-// fitJSON replaces the NUL characters of a JSON document's strings (keys
-// included), which PostgreSQL's jsonb does not store, by U+FFFD. Anything
-// else, invalid JSON included, is left for the Auditor and the store to
-// handle.
-func fitJSON(doc json.RawMessage) json.RawMessage {
-	if !bytes.Contains(doc, []byte(`\u0000`)) {
-		return doc
-	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return doc
-	}
-	b, err := json.Marshal(withoutNUL(v))
-	if err != nil {
-		return doc
-	}
-	return b
-}
-
-func withoutNUL(v any) any {
-	switch t := v.(type) {
-	case string:
-		return strings.ReplaceAll(t, "\x00", "\uFFFD")
-	case []any:
-		for i := range t {
-			t[i] = withoutNUL(t[i])
-		}
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			out[strings.ReplaceAll(k, "\x00", "\uFFFD")] = withoutNUL(e)
-		}
-		return out
-	}
-	return v
 }

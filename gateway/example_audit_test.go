@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/db/sqlite"
@@ -39,7 +40,11 @@ func ExampleAuditor() {
 		fmt.Println(err)
 		return
 	}
-	if err := auditor.Close(ctx); err != nil { // stores what is buffered
+	// Close with a context of its own: one that shutdown already cancelled
+	// would store nothing.
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := auditor.Close(closeCtx); err != nil { // stores what is buffered
 		fmt.Println(err)
 		return
 	}
@@ -49,5 +54,5 @@ func ExampleAuditor() {
 	fmt.Printf("%+v\n", auditor.Stats())
 	// Output:
 	// {"api_key":"[REDACTED]","arguments":{"q":"weather"}}
-	// {Recorded:1 Stored:1 Duplicates:0 Dropped:0 Invalid:0 Failed:0 Retries:0}
+	// {Recorded:1 Repaired:0 Aggregated:0 AggregateRows:0 Recovered:0 Stored:1 Duplicates:0 Dropped:0 Invalid:0 Failed:0 Left:0 SpoolCorrupt:0 Retries:0}
 }

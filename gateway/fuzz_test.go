@@ -191,10 +191,12 @@ func FuzzCheckTool(f *testing.F) {
 }
 
 // FuzzRedact: Redact returns valid JSON or an error; an object stays an
-// object; no field named like a secret keeps its value, at any depth; the
-// size bound holds; a truncated document previews the redacted one.
+// object; no field named like a secret keeps its value, at any depth, and
+// no string value holds an mcpstore key; the size bound holds; a truncated
+// document previews the redacted one.
 func FuzzRedact(f *testing.F) {
 	f.Add([]byte(`{"user":"alice","password":"hunter2","nested":[{"apiKey":"k"}]}`), 64)
+	f.Add([]byte(`{"note":"`+testKey+`","h":[{"name":"Authorization","value":"Bearer x"}],"u":"postgres://a:b@h","j":"{\"token\":1}"}`), 0)
 	f.Fuzz(func(t *testing.T, doc []byte, max int) {
 		max = max % (1 << 16)
 		r := NewRedactor(nil, max)
@@ -233,6 +235,9 @@ func FuzzRedact(f *testing.F) {
 		}
 		if path, bad := secretLeft(r, v, "$"); bad {
 			t.Fatalf("secret field %s kept its value in %s", path, out)
+		}
+		if path, bad := keyLeft(v, "$"); bad {
+			t.Fatalf("an mcpstore key kept in the value at %s of %s", path, out)
 		}
 		m, ok := v.(map[string]any)
 		if !ok || m["_truncated"] != true || max <= 0 || len(doc) <= max {
@@ -275,6 +280,29 @@ func secretLeft(r *Redactor, v any, path string) (string, bool) {
 	case []any:
 		for _, e := range v {
 			if p, bad := secretLeft(r, e, path+"[]"); bad {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
+var keyRE = regexp.MustCompile(KeyPattern)
+
+// keyLeft finds a string value that holds an mcpstore key.
+func keyLeft(v any, path string) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return path, keyRE.MatchString(v)
+	case map[string]any:
+		for k, e := range v {
+			if p, bad := keyLeft(e, path+"."+k); bad {
+				return p, true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if p, bad := keyLeft(e, path+"[]"); bad {
 				return p, true
 			}
 		}

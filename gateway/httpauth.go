@@ -108,14 +108,15 @@ func (a *HTTPAuth) logger() *slog.Logger {
 // auditRefusal records a refused key with its reason.
 func (a *HTTPAuth) auditRefusal(ctx context.Context, r *http.Request, err error) {
 	ev := db.AuditLogCreate{
-		RequestID:    RequestID(r.Header),
-		TraceID:      TraceID(r.Header, nil),
-		ClientIP:     a.ClientIP(r),
-		Action:       ActionAuth,
-		ResourceType: ResourceTypeAPIKey,
-		Status:       StatusUnauthorized,
-		ErrorMessage: "invalid API key",
-		CreatedAt:    time.Now(),
+		RequestID:       NewRequestID(),
+		ClientRequestID: r.Header.Get("X-Request-Id"),
+		TraceID:         TraceID(r.Header, nil),
+		ClientIP:        a.ClientIP(r),
+		Action:          ActionAuth,
+		ResourceType:    ResourceTypeAPIKey,
+		Status:          StatusUnauthorized,
+		ErrorMessage:    "invalid API key",
+		CreatedAt:       time.Now(),
 	}
 	var ke *KeyError
 	if errors.As(err, &ke) {

@@ -60,7 +60,9 @@ var clientNotifications = map[string]struct{}{
 
 // Audit vocabulary shared by every SDK adapter. The action of a request's
 // event is its MCP method (such as "tools/call"); a refused key is
-// ActionAuth.
+// ActionAuth, which any client can cause: the Auditor counts such events
+// per client address under pressure instead of queueing each (see
+// AuditorOptions.AggregateInterval).
 const (
 	ActionAuth = "auth"
 

@@ -12,30 +12,44 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 )
 
-// RedactedMarker replaces the value of every field whose name looks secret.
+// RedactedMarker replaces the value of every field whose name looks secret,
+// and every secret found inside a value.
 const RedactedMarker = "[REDACTED]"
 
-// DefaultRedactKeys returns the field names Redactor hides by default.
-// Names match case-insensitively and whatever their separators: "api_key"
-// also hides "apiKey", "API-Key" and "apikey".
+// DefaultRedactKeys returns the words that make a field name secret when
+// it ends in one of them, once lowercased and without separators: "token"
+// hides "access_token", "githubToken" and "X-Auth-Token"; "apikey" hides
+// "OPENAI_API_KEY" and "x-api-key"; "accesskey" hides
+// "aws_secret_access_key" and "SecretAccessKey".
 func DefaultRedactKeys() []string {
 	return []string{
-		"authorization", "proxy-authorization", "cookie", "set-cookie",
-		"password", "passwd", "passphrase", "secret", "client_secret", "secret_key",
-		"token", "access_token", "refresh_token", "id_token", "auth_token", "session_token", "jwt",
-		"api_key", "x-api-key", "access_key", "private_key", "credentials",
+		"authorization", "cookie", "cookies", "bearer",
+		"password", "passwords", "passwd", "pwd", "passphrase",
+		"secret", "secrets", "secretkey", "token", "jwt", "sessionid",
+		"apikey", "apikeys", "accesskey", "accesskeys", "accountkey", "privatekey", "privatekeys",
+		"signingkey", "encryptionkey", "masterkey", "pem",
+		"credential", "credentials", "dsn", "connectionstring",
 	}
 }
 
 // Redactor hides secrets in JSON documents and caps their size, as an
 // Auditor does to request_data and response_data before storing them.
 //
-// A field is secret when its name, lowercased and without '-', '_', '.' or
-// spaces, is one of the keys (so "Set-Cookie" matches "set-cookie"), or when
-// the last word of its name is (so "db_password" and "githubToken" match
-// "password" and "token", while "max_tokens" does not match "token"). Its
-// value, whatever its type, becomes RedactedMarker, at any depth, inside
-// objects and arrays alike.
+// A field is secret when its name, lowercased and without '-', '_', '.'
+// or spaces, ends in one of the keys: "db_password" and "OPENAI_API_KEY"
+// are secret for the keys "password" and "apikey", "max_tokens" and
+// "tokenizer" are not for "token". Its value, whatever its type, becomes
+// RedactedMarker, at any depth, inside objects and arrays alike. So does
+// the "value" of an object that names a secret in its "name", "key",
+// "header" or "field" ({"name":"Authorization","value":"Bearer ..."}, the
+// way header and environment lists are written).
+//
+// Every string is searched too, the text content of tool results
+// included: mcpstore keys (KeyPattern), the token after "Bearer", the
+// credentials after "Basic", the password in a URL
+// (postgres://admin:hunter2@host), and the value after a secret name and
+// '=' or ':' (OPENAI_API_KEY=sk-..., "password: x") become RedactedMarker;
+// a string that holds a JSON document is redacted as one.
 //
 // A document longer than the byte limit, after redaction, is replaced by
 // the object {"_size":N,"_preview":"...","_truncated":true}: N is the size
@@ -46,29 +60,41 @@ func DefaultRedactKeys() []string {
 // preview, about 45 bytes) and the stored value is still a JSON object. A
 // Redactor is safe for concurrent use.
 type Redactor struct {
-	keys     map[string]struct{}
+	keys     []string // normalized
 	maxBytes int
-	// needles are the keys mayHoldSecret looks for: those that contain no
-	// other key ("token" finds "accesstoken" too).
-	needles [][]byte
+	// needles are what mayHoldSecret looks for in a normalized document:
+	// the keys that contain no other key ("token" finds "accesstoken"
+	// too), and the words that start a credential in a value. byBigram
+	// finds them in one pass: for the two bytes a needle starts with, the
+	// index+1 in starts of the needles that do (0: none).
+	needles  [][]byte
+	byBigram *[1 << 16]uint8
+	starts   [][][]byte
+	short    bool // a needle of one byte: byBigram cannot find it
 }
 
-// NewRedactor returns a Redactor hiding the given field names (nil:
-// DefaultRedactKeys) and truncating documents longer than maxBytes (0 or
-// less: never).
+// NewRedactor returns a Redactor hiding fields whose names end in the given
+// keys (nil: DefaultRedactKeys; an empty, non-nil list hides nothing, not
+// even secrets inside values) and truncating documents longer than
+// maxBytes (0 or less: never).
 func NewRedactor(keys []string, maxBytes int) *Redactor {
 	if keys == nil {
 		keys = DefaultRedactKeys()
 	}
-	r := &Redactor{keys: make(map[string]struct{}, len(keys)), maxBytes: maxBytes}
+	r := &Redactor{maxBytes: maxBytes}
+	seen := map[string]bool{}
 	for _, k := range keys {
-		if n := normalizeKey(k); n != "" {
-			r.keys[n] = struct{}{}
+		if n := normalizeKey(k); n != "" && !seen[n] {
+			seen[n] = true
+			r.keys = append(r.keys, n)
 		}
 	}
-	for k := range r.keys {
+	if len(r.keys) == 0 {
+		return r
+	}
+	for _, k := range append(slicesClone(r.keys), valueWords...) {
 		covered := false
-		for other := range r.keys {
+		for _, other := range r.keys {
 			if other != k && strings.Contains(k, other) {
 				covered = true
 				break
@@ -78,178 +104,228 @@ func NewRedactor(keys []string, maxBytes int) *Redactor {
 			r.needles = append(r.needles, []byte(k))
 		}
 	}
+	r.byBigram = new([1 << 16]uint8)
+	for _, nd := range r.needles {
+		if len(nd) < 2 || len(r.starts) >= 255 {
+			r.short = true
+			continue
+		}
+		k := uint16(nd[0])<<8 | uint16(nd[1])
+		if r.byBigram[k] == 0 {
+			r.starts = append(r.starts, nil)
+			r.byBigram[k] = uint8(len(r.starts))
+		}
+		r.starts[r.byBigram[k]-1] = append(r.starts[r.byBigram[k]-1], nd)
+	}
 	return r
 }
 
-// Redact returns raw with its secret fields hidden and its size capped. A
-// nil document stays nil. It returns an error, and raw unchanged, when raw
-// is not valid JSON. raw itself is never modified; the result may share its
+// valueWords start the credentials searched for inside values.
+var valueWords = []string{"bearer", "basic"}
+
+func slicesClone(s []string) []string { return append([]string(nil), s...) }
+
+// Redact returns raw with its secrets hidden and its size capped. A nil
+// document stays nil. It returns an error, and raw unchanged, when raw is
+// not valid JSON. raw itself is never modified; the result may share its
 // bytes when nothing had to change.
 func (r *Redactor) Redact(raw json.RawMessage) (json.RawMessage, error) {
-	return r.apply(raw, true)
-}
-
-// apply is Redact; without validate, a document it has no need to decode
-// (small enough, and holding no secret field name) comes back unchanged
-// without being proven valid JSON: for callers that validate it next.
-func (r *Redactor) apply(raw json.RawMessage, validate bool) (json.RawMessage, error) {
 	if raw == nil {
 		return nil, nil
-	}
-	if r.maxBytes <= 0 || len(raw) <= r.maxBytes {
-		if !r.mayHoldSecret(raw) {
-			// Returned as it is: the store checks UTF-8 and JSON when it
-			// canonicalises it, so only Redact checks here.
-			if validate && (!utf8.Valid(raw) || !json.Valid(raw)) {
-				return raw, errInvalid(raw)
-			}
-			return raw, nil
-		}
 	}
 	// Go's JSON decoder would quietly turn invalid UTF-8 into U+FFFD; the
 	// store refuses it (PostgreSQL cannot hold it), so refuse it here too.
 	if !utf8.Valid(raw) {
 		return raw, fmt.Errorf("not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // numbers pass through exactly as written
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	out, decoded, err := r.redact(raw, false)
+	if err != nil {
+		return raw, err
+	}
+	if !decoded && !json.Valid(raw) {
 		return raw, fmt.Errorf("not valid JSON")
 	}
+	return r.capSize(out), nil
+}
+
+// capSize replaces doc, valid JSON, by the truncation marker when it is
+// longer than the limit in the form it would be stored in.
+func (r *Redactor) capSize(doc []byte) json.RawMessage {
+	if r.maxBytes <= 0 || len(doc) <= r.maxBytes {
+		return doc
+	}
+	// Measured and previewed in the form it would be stored in, so that
+	// the figure and the preview are the same on every engine.
+	if c, err := db.CanonicalJSON(doc); err == nil {
+		doc = c
+	}
+	if len(doc) > r.maxBytes {
+		return truncated(doc, r.maxBytes)
+	}
+	return doc
+}
+
+// redact hides the secrets of raw, which must be valid UTF-8. A document
+// mayHoldSecret clears comes back as it is, unchecked (decoded false);
+// any other is decoded, and an error means it is not valid JSON. With
+// stripNUL, the document is always decoded and the NUL characters of its
+// strings and names dropped (PostgreSQL cannot store them).
+func (r *Redactor) redact(raw []byte, stripNUL bool) (out []byte, decoded bool, err error) {
+	if !stripNUL && !r.mayHoldSecret(raw) {
+		return raw, false, nil
+	}
+	v, err := decodeJSON(raw)
+	if err != nil {
+		return raw, true, err
+	}
+	w := walker{r: r, stripNUL: stripNUL}
+	v, changed := w.value(v, 0)
+	if !changed {
+		return raw, true, nil
+	}
+	out, err = encodeJSON(v)
+	if err != nil {
+		return raw, true, fmt.Errorf("encode redacted JSON: %w", err)
+	}
+	return out, true, nil
+}
+
+// decodeJSON decodes one JSON value, numbers kept as written.
+func decodeJSON(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("not valid JSON")
+	}
 	if len(bytes.TrimLeft(raw[dec.InputOffset():], " \t\r\n")) > 0 {
-		return raw, fmt.Errorf("not valid JSON: data after the value")
+		return nil, fmt.Errorf("not valid JSON: data after the value")
 	}
-	out := raw
-	if r.redact(v) {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
-			return raw, fmt.Errorf("encode redacted JSON: %w", err)
-		}
-		out = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-	}
-	if r.maxBytes > 0 && len(out) > r.maxBytes {
-		// Measured and previewed in the form it would be stored in, so
-		// that the figure and the preview are the same on every engine.
-		if c, err := db.CanonicalJSON(out); err == nil {
-			out = c
-		}
-		if len(out) > r.maxBytes {
-			out = truncated(out, r.maxBytes)
-		}
-	}
-	return out, nil
+	return v, nil
 }
 
-// errInvalid says why raw, which is not valid JSON or not UTF-8, is refused.
-func errInvalid(raw []byte) error {
-	if !utf8.Valid(raw) {
-		return fmt.Errorf("not valid UTF-8")
+func encodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
 	}
-	return fmt.Errorf("not valid JSON")
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-// mayHoldSecret reports whether raw could hold a secret field name, by a
-// scan much cheaper than decoding it: a field matches only when its name,
-// lowercased and without separators, contains a key, so a document that
-// does not, lowercased and without separators as a whole, holds none. Text
-// with escapes or non-ASCII characters (whose lowercase may be ASCII) is
-// decoded to be sure.
+// mayHoldSecret reports whether raw could hold a secret, by a scan much
+// cheaper than decoding it: a field matches only when its name, lowercased
+// and without separators, contains a key, so a document that does not,
+// lowercased and without separators as a whole, holds no secret field.
+// Values are looked at the same way for the words that start credentials
+// ("bearer", "basic"), and in raw for an mcpstore key's prefix and for a
+// URL with user information (a "://" and an '@'). Text with escapes or
+// non-ASCII characters (whose lowercase may be ASCII; a JSON document
+// inside a string) is decoded to be sure.
 func (r *Redactor) mayHoldSecret(raw []byte) bool {
 	if len(r.keys) == 0 {
 		return false
 	}
+	if bytes.Contains(raw, []byte(KeyPrefix)) ||
+		bytes.Contains(raw, []byte("://")) && bytes.IndexByte(raw, '@') >= 0 {
+		return true // an mcpstore key, or a URL with user information
+	}
 	var small [512]byte // most documents fit: no allocation
 	buf := small[:0]
+	// Where a needle may start, found as the normalized text is written:
+	// checked once it is whole.
+	var at [32]int32
+	cands := at[:0]
+	var prev byte
 	for _, c := range raw {
-		switch {
-		case c == '\\' || c >= utf8.RuneSelf:
+		switch n := normalized[c]; n {
+		case 0: // a separator
+		case 0xff: // an escape, or a byte of a non-ASCII character
 			return true
-		case isSeparator(rune(c)):
-		case 'A' <= c && c <= 'Z':
-			buf = append(buf, c+'a'-'A')
 		default:
-			buf = append(buf, c)
+			if r.byBigram[uint16(prev)<<8|uint16(n)] != 0 && len(buf) > 0 {
+				if len(cands) == cap(cands) {
+					return true // a document full of near misses: decode it
+				}
+				cands = append(cands, int32(len(buf)-1))
+			}
+			buf = append(buf, n)
+			prev = n
 		}
 	}
-	for _, k := range r.needles {
-		if bytes.Contains(buf, k) {
+	if r.short {
+		for _, k := range r.needles {
+			if bytes.Contains(buf, k) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, i := range cands {
+		for _, nd := range r.starts[r.byBigram[uint16(buf[i])<<8|uint16(buf[i+1])]-1] {
+			if bytes.HasPrefix(buf[i:], nd) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// normalized maps each byte of a document to what mayHoldSecret keeps of
+// it: ASCII lowercased, 0 for the separators a name may hold, 0xff for a
+// backslash and for the bytes of non-ASCII characters.
+var normalized = func() (t [256]byte) {
+	for c := range 256 {
+		switch {
+		case c == '\\' || c >= utf8.RuneSelf:
+			t[c] = 0xff
+		case isSeparator(rune(c)):
+			t[c] = 0
+		case 'A' <= c && c <= 'Z':
+			t[c] = byte(c) + 'a' - 'A'
+		default:
+			t[c] = byte(c)
+		}
+	}
+	return t
+}()
+
+// secret reports whether a field of this name holds a secret.
+func (r *Redactor) secret(name string) bool {
+	if len(r.keys) == 0 || name == "" {
+		return false
+	}
+	var small [64]byte
+	n := appendNormalized(small[:0], name)
+	for _, k := range r.keys {
+		if bytes.HasSuffix(n, []byte(k)) {
 			return true
 		}
 	}
 	return false
 }
 
-// redact hides the secret fields of v in place and reports whether it
-// hid any.
-func (r *Redactor) redact(v any) bool {
-	changed := false
-	switch v := v.(type) {
-	case map[string]any:
-		for k, e := range v {
-			if r.secret(k) {
-				v[k] = RedactedMarker
-				changed = true
-			} else if r.redact(e) {
-				changed = true
-			}
-		}
-	case []any:
-		for _, e := range v {
-			if r.redact(e) {
-				changed = true
-			}
-		}
-	}
-	return changed
-}
-
-func (r *Redactor) secret(name string) bool {
-	if len(r.keys) == 0 {
-		return false
-	}
-	if _, ok := r.keys[normalizeKey(name)]; ok {
-		return true
-	}
-	_, ok := r.keys[lastWord(name)]
-	return ok
-}
-
 // normalizeKey lowercases name and drops its separators.
-func normalizeKey(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
+func normalizeKey(name string) string { return string(appendNormalized(nil, name)) }
+
+func appendNormalized(dst []byte, name string) []byte {
 	for _, c := range name {
-		if isSeparator(c) {
-			continue
+		switch {
+		case isSeparator(c):
+		case c < utf8.RuneSelf:
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, byte(c))
+		default:
+			dst = utf8.AppendRune(dst, unicode.ToLower(c))
 		}
-		b.WriteRune(unicode.ToLower(c))
 	}
-	return b.String()
+	return dst
 }
 
 func isSeparator(c rune) bool { return c == '-' || c == '_' || c == '.' || c == ' ' }
-
-// lastWord returns the last word of name, lowercased: the part after the
-// last separator or the last lower-to-upper case change ("dbPassword" ->
-// "password", "x-auth-token" -> "token").
-func lastWord(name string) string {
-	name = strings.TrimRightFunc(name, isSeparator)
-	start := 0
-	var prev rune
-	for i, c := range name {
-		switch {
-		case isSeparator(c):
-			start = i + utf8.RuneLen(c)
-		case unicode.IsUpper(c) && unicode.IsLower(prev):
-			start = i
-		}
-		prev = c
-	}
-	return strings.ToLower(name[start:])
-}
 
 // truncated returns the stand-in object for doc, at most max bytes long
 // when max leaves room for the envelope.
@@ -282,5 +358,5 @@ func truncated(doc []byte, max int) json.RawMessage {
 		i += n
 	}
 	b.WriteString(tail)
-	return b.Bytes()
+	return bytes.Clone(b.Bytes())
 }

@@ -265,14 +265,9 @@ func jsonObject(raw json.RawMessage, required bool) (json.RawMessage, error) {
 		}
 		return nil, nil
 	}
-	c, err := db.CanonicalJSON(raw)
-	if err != nil {
-		return nil, err
-	}
-	if c[0] != '{' {
-		return nil, errors.New("must be a JSON object")
-	}
-	return c, nil
+	// The store's own rule (size, depth, numbers), so that a tool it
+	// would refuse is refused here, alone, rather than failing its sync.
+	return db.CheckObject(raw)
 }
 
 // schemaObject returns raw, a JSON Schema object whose "type" is "object",

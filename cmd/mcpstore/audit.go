@@ -23,7 +23,7 @@ func init() {
 
 const auditUsage = `usage:
   mcpstore audit tail [-n N] [-f]                 the newest N events (default 10), oldest first; -f keeps following
-  mcpstore audit query --request R | --user U | --since DURATION | --from TIME [--to TIME]
+  mcpstore audit query --request R | --client-request R | --user U | --since DURATION | --from TIME [--to TIME]
                        [--action A] [--limit N] [--offset N]
   mcpstore audit stats [--since DURATION]         counts and latency percentiles (default the last 24h)
   mcpstore audit prune --older-than DURATION      delete older events and print how many
@@ -214,10 +214,19 @@ func (e *env) printEvent(w io.Writer, ev db.AuditLog) error {
 	if e.json {
 		return writeJSONLine(w, ev)
 	}
-	_, err := fmt.Fprintf(w, "%s  #%d  %-8s %-10s %-24s user=%s key=%s request=%s %s%s\n",
-		ev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"), ev.ID, ev.Status, ev.Action, orDash(ev.ResourceID),
-		orDash(ev.UserID), orDash(ev.APIKeyID), ev.RequestID, millis(ev.DurationMS), errSuffix(ev.ErrorMessage))
+	_, err := fmt.Fprintf(w, "%s  #%d  %-8s %-10s %-24s user=%s key=%s request=%s%s %s%s\n",
+		ev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"), ev.ID, safe(ev.Status), safe(ev.Action), safe(orDash(ev.ResourceID)),
+		safe(orDash(ev.UserID)), safe(orDash(ev.APIKeyID)), safe(ev.RequestID), clientSuffix(ev.ClientRequestID),
+		millis(ev.DurationMS), safe(errSuffix(ev.ErrorMessage)))
 	return err
+}
+
+// clientSuffix shows the request id a client sent, when it sent one.
+func clientSuffix(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " client-request=" + safe(id)
 }
 
 func errSuffix(msg string) string {
@@ -238,7 +247,8 @@ func millis(d *float64) string {
 
 func auditQuery(e *env, args []string) error {
 	fs := e.flags("audit query")
-	request := fs.String("request", "", "the events of this request id")
+	request := fs.String("request", "", "the events of this request id (the server's)")
+	clientRequest := fs.String("client-request", "", "the events a client sent under this request id of its own (X-Request-Id)")
 	user := fs.String("user", "", "the events of this user, newest first")
 	action := fs.String("action", "", "only events of this action (with a time range)")
 	limit := fs.Int("limit", db.DefaultLimit, "at most this many events")
@@ -255,22 +265,22 @@ func auditQuery(e *env, args []string) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	selectors := 0
-	for _, ok := range []bool{given["request"], given["user"], r.set()} {
+	for _, ok := range []bool{given["request"], given["client-request"], given["user"], r.set()} {
 		if ok {
 			selectors++
 		}
 	}
 	switch {
 	case selectors != 1:
-		return usagef("audit query: give one of --request, --user, or a time range (--since or --from/--to)")
+		return usagef("audit query: give one of --request, --client-request, --user, or a time range (--since or --from/--to)")
 	case given["action"] && !r.set():
 		return usagef("audit query: --action needs a time range")
 	case *limit < 1 || *limit > db.MaxLimit:
 		return usagef("audit query: --limit must be 1 to %d", db.MaxLimit)
 	case *offset < 0:
 		return usagef("audit query: --offset must not be negative")
-	case given["request"] && (given["limit"] || given["offset"]):
-		return usagef("audit query: --request returns every event of the request: no --limit or --offset")
+	case (given["request"] || given["client-request"]) && (given["limit"] || given["offset"]):
+		return usagef("audit query: --request and --client-request return every event of the request: no --limit or --offset")
 	}
 	from, to, err := r.window("audit query", time.Now(), 0)
 	if err != nil {
@@ -285,6 +295,8 @@ func auditQuery(e *env, args []string) error {
 	switch {
 	case given["request"]:
 		events, err = s.AuditLogs().ListByRequestID(e.ctx, *request)
+	case given["client-request"]:
+		events, err = s.AuditLogs().ListByClientRequestID(e.ctx, *clientRequest)
 	case given["user"]:
 		events, err = s.AuditLogs().ListByUser(e.ctx, *user, p)
 	default:
@@ -303,10 +315,10 @@ func eventTable(w io.Writer, events []db.AuditLog) error {
 	rows := make([][]string, len(events))
 	for i, ev := range events {
 		rows[i] = []string{strconv.FormatInt(ev.ID, 10), ev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"),
-			ev.RequestID, orDash(ev.UserID), orDash(ev.APIKeyID), ev.Action, orDash(ev.ResourceID), ev.Status,
+			ev.RequestID, orDash(ev.ClientRequestID), orDash(ev.UserID), orDash(ev.APIKeyID), ev.Action, orDash(ev.ResourceID), ev.Status,
 			millis(ev.DurationMS), orDash(ev.ErrorMessage)}
 	}
-	return table(w, []string{"ID", "TIME", "REQUEST", "USER", "KEY", "ACTION", "RESOURCE", "STATUS", "DURATION", "ERROR"}, rows)
+	return table(w, []string{"ID", "TIME", "REQUEST", "CLIENT REQUEST", "USER", "KEY", "ACTION", "RESOURCE", "STATUS", "DURATION", "ERROR"}, rows)
 }
 
 // statsView is audit stats' JSON answer.
@@ -453,8 +465,10 @@ func prune(e *env, s db.Store, before time.Time) (int64, error) {
 	return total, nil
 }
 
+// exportColumns are audit export's CSV columns; a column added later goes
+// at the end, so that readers by position keep working.
 var exportColumns = []string{"id", "event_id", "created_at", "request_id", "trace_id", "user_id", "api_key_id", "client_ip",
-	"action", "resource_type", "resource_id", "status", "duration_ms", "error_message", "request_data", "response_data"}
+	"action", "resource_type", "resource_id", "status", "duration_ms", "error_message", "request_data", "response_data", "client_request_id"}
 
 func auditExport(e *env, args []string) error {
 	fs := e.flags("audit export")
@@ -535,12 +549,13 @@ func auditExport(e *env, args []string) error {
 	return nil
 }
 
+// writeJSONLine writes v as JSON on one line, safe for a terminal.
 func writeJSONLine(w io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
+	_, err = fmt.Fprintf(w, "%s\n", safeJSON(b))
 	return err
 }
 
@@ -551,5 +566,5 @@ func csvRow(ev db.AuditLog) []string {
 	}
 	return []string{strconv.FormatInt(ev.ID, 10), ev.EventID.String(), ev.CreatedAt.UTC().Format(time.RFC3339Nano),
 		ev.RequestID, ev.TraceID, ev.UserID, ev.APIKeyID, ev.ClientIP, ev.Action, ev.ResourceType, ev.ResourceID,
-		ev.Status, dur, ev.ErrorMessage, string(ev.RequestData), string(ev.ResponseData)}
+		ev.Status, dur, ev.ErrorMessage, string(ev.RequestData), string(ev.ResponseData), ev.ClientRequestID}
 }

@@ -27,7 +27,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 	t.Run("LogGet", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		in := db.AuditLogCreate{
-			EventID: uuid.New(), RequestID: "req-1", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
+			EventID: uuid.New(), RequestID: "req-1", ClientRequestID: "client-7", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
 			UserID: "alice", APIKeyID: "key-1", ClientIP: "192.0.2.7",
 			Action: "tool_call", ResourceType: "tool", ResourceID: "search",
 			RequestData:  json.RawMessage(`{"arguments":{"q":"x"}}`),
@@ -38,7 +38,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		require.NoError(t, err)
 		assert.NotZero(t, got.ID)
 		want := db.AuditLog{
-			ID: got.ID, EventID: in.EventID, RequestID: "req-1", TraceID: in.TraceID, UserID: "alice",
+			ID: got.ID, EventID: in.EventID, RequestID: "req-1", ClientRequestID: "client-7", TraceID: in.TraceID, UserID: "alice",
 			APIKeyID: "key-1", ClientIP: "192.0.2.7", Action: "tool_call", ResourceType: "tool",
 			ResourceID: "search", RequestData: in.RequestData, ResponseData: in.ResponseData,
 			Status: "error", ErrorMessage: "boom", DurationMS: ms(12.5), CreatedAt: base,
@@ -62,7 +62,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		assert.WithinDuration(t, time.Now(), got.CreatedAt, time.Minute, "created_at from the database clock")
 		assert.Nil(t, got.DurationMS)
 		assert.EqualValues(t, 1, count(t, e, s, "audit_logs",
-			"trace_id IS NULL AND user_id IS NULL AND api_key_id IS NULL AND client_ip IS NULL AND resource_id IS NULL"+
+			"client_request_id IS NULL AND trace_id IS NULL AND user_id IS NULL AND api_key_id IS NULL AND client_ip IS NULL AND resource_id IS NULL"+
 				" AND request_data IS NULL AND response_data IS NULL AND error_message IS NULL AND duration_ms IS NULL"))
 	})
 
@@ -167,7 +167,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 	t.Run("InsertBatchSameAsInsert", func(t *testing.T) {
 		ctx, s := setup(t, e)
 		full := db.AuditLogCreate{
-			RequestID: "full", TraceID: "trace-1", UserID: "alice", APIKeyID: "key-1", ClientIP: "192.0.2.1",
+			RequestID: "full", ClientRequestID: "client-full", TraceID: "trace-1", UserID: "alice", APIKeyID: "key-1", ClientIP: "192.0.2.1",
 			Action: "tool_call", ResourceType: "tool", ResourceID: "search",
 			RequestData: json.RawMessage(`{"q":"x","a":[1.50,true,null]}`), ResponseData: json.RawMessage(`{"ok":"\tyes"}`),
 			Status: "error", ErrorMessage: "boom", DurationMS: ms(12.25), CreatedAt: base.Add(time.Nanosecond * 1500),
@@ -192,7 +192,7 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 			assert.Equal(t, one, batched, ev.RequestID)
 		}
 		assert.EqualValues(t, 2, count(t, e, s, "audit_logs",
-			"request_id = 'bare' AND trace_id IS NULL AND user_id IS NULL AND api_key_id IS NULL AND client_ip IS NULL"+
+			"request_id = 'bare' AND client_request_id IS NULL AND trace_id IS NULL AND user_id IS NULL AND api_key_id IS NULL AND client_ip IS NULL"+
 				" AND resource_id IS NULL AND request_data IS NULL AND response_data IS NULL AND error_message IS NULL AND duration_ms IS NULL"))
 	})
 
@@ -208,6 +208,41 @@ func exerciseAuditLogs(t *testing.T, e Engine) {
 		require.NoError(t, err)
 		require.Len(t, got, 3)
 		assert.Equal(t, []string{"step-3", "step-2", "step-0"}, []string{got[0].Action, got[1].Action, got[2].Action}, "oldest first")
+	})
+
+	// A client's own request id is kept beside the server's and found by
+	// ListByClientRequestID alone: ListByRequestID never matches it, so a
+	// client naming another request's id cannot join that request.
+	t.Run("FindByClientRequestID", func(t *testing.T) {
+		ctx, s := setup(t, e)
+		for i, ev := range []struct{ server, client string }{
+			{"srv-1", "mine"}, {"srv-2", "srv-1"}, {"srv-3", "mine"}, {"srv-4", ""},
+		} {
+			in := newEvent(ev.server, base.Add(time.Duration(3-i)*time.Minute)) // inserted newest first
+			in.ClientRequestID = ev.client
+			if i%2 == 0 {
+				_, err := s.AuditLogs().Insert(ctx, in)
+				require.NoError(t, err)
+			} else {
+				_, err := s.AuditLogs().InsertBatch(ctx, []db.AuditLogCreate{in})
+				require.NoError(t, err)
+			}
+		}
+		got, err := s.AuditLogs().ListByClientRequestID(ctx, "mine")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"srv-3", "srv-1"}, reqIDs(got), "oldest first")
+		assert.Equal(t, "mine", got[0].ClientRequestID)
+
+		got, err = s.AuditLogs().ListByRequestID(ctx, "srv-1")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"srv-1"}, reqIDs(got), "the server's id only: the client's \"srv-1\" is not a match")
+		got, err = s.AuditLogs().ListByClientRequestID(ctx, "srv-1")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"srv-2"}, reqIDs(got))
+		got, err = s.AuditLogs().ListByClientRequestID(ctx, "none")
+		require.NoError(t, err)
+		assert.Empty(t, got)
+		assert.EqualValues(t, 1, count(t, e, s, "audit_logs", "request_id = 'srv-4' AND client_request_id IS NULL"), "none sent: NULL")
 	})
 
 	t.Run("FindByUserNewestFirstPaged", func(t *testing.T) {

@@ -92,6 +92,19 @@ func exerciseBadInput(t *testing.T, e Engine) {
 		{"EventDurationNaN", "duration_ms", event(func(ev *db.AuditLogCreate) { ev.DurationMS = ms(math.NaN()) })},
 		{"EventDurationNegative", "duration_ms", event(func(ev *db.AuditLogCreate) { ev.DurationMS = ms(-1) })},
 		{"EventLongStatus", "status", event(func(ev *db.AuditLogCreate) { ev.Status = long })},
+		{"EventBadUTF8ClientRequestID", "client_request_id", event(func(ev *db.AuditLogCreate) { ev.ClientRequestID = "\xff" })},
+		{"EventLongClientRequestID", "client_request_id", event(func(ev *db.AuditLogCreate) { ev.ClientRequestID = long })},
+		{"EventRequestDataTooDeep", "request_data", event(func(ev *db.AuditLogCreate) { ev.RequestData = nested(db.MaxJSONDepth + 1) })},
+		{"EventResponseDataHugeExponent", "response_data", event(func(ev *db.AuditLogCreate) { ev.ResponseData = raw(`{"n":1e401}`) })},
+		{"ToolInputSchemaTooDeep", "input_schema", tool(func(c *db.ToolCreate) { c.InputSchema = nested(1001) })},
+		{"ToolOutputSchemaTooLarge", "output_schema", tool(func(c *db.ToolCreate) { c.OutputSchema = sized(db.MaxJSONBytes + 1) })},
+		{"KeyMetadataTooManyDigits", "metadata", key(func(k *db.APIKeyCreate) {
+			k.Metadata = raw(`{"n":1` + strings.Repeat("0", 131_072) + `}`)
+		})},
+		{"LookupEmptyClientRequestID", "client_request_id", func(ctx context.Context, s db.Store) error {
+			_, err := s.AuditLogs().ListByClientRequestID(ctx, "")
+			return err
+		}},
 		{"NegativeLimit", "limit", func(ctx context.Context, s db.Store) error {
 			_, err := s.APIKeys().List(ctx, db.Page{Limit: -1})
 			return err

@@ -35,6 +35,7 @@ func Exercise(t *testing.T, e Engine) {
 	t.Run("AuditLogs", func(t *testing.T) { exerciseAuditLogs(t, e) })
 	t.Run("Statistics", func(t *testing.T) { exerciseStatistics(t, e) })
 	t.Run("JSON", func(t *testing.T) { exerciseJSON(t, e) })
+	t.Run("JSONRule", func(t *testing.T) { exerciseJSONRule(t, e) })
 	t.Run("Times", func(t *testing.T) { exerciseTimes(t, e) })
 	t.Run("Tx", func(t *testing.T) { exerciseTx(t, e) })
 	t.Run("BadInput", func(t *testing.T) { exerciseBadInput(t, e) })

@@ -18,22 +18,23 @@ type auditLogs repos
 
 func auditLogOf(r *pgdb.AuditLog) db.AuditLog {
 	return db.AuditLog{
-		ID:           r.ID,
-		EventID:      r.EventID,
-		RequestID:    r.RequestID,
-		TraceID:      str(r.TraceID),
-		UserID:       str(r.UserID),
-		APIKeyID:     str(r.ApiKeyID),
-		ClientIP:     str(r.ClientIp),
-		Action:       r.Action,
-		ResourceType: r.ResourceType,
-		ResourceID:   str(r.ResourceID),
-		RequestData:  jsonOf(r.RequestData),
-		ResponseData: jsonOf(r.ResponseData),
-		Status:       r.Status,
-		ErrorMessage: str(r.ErrorMessage),
-		DurationMS:   r.DurationMs,
-		CreatedAt:    r.CreatedAt.UTC(),
+		ID:              r.ID,
+		EventID:         r.EventID,
+		RequestID:       r.RequestID,
+		ClientRequestID: str(r.ClientRequestID),
+		TraceID:         str(r.TraceID),
+		UserID:          str(r.UserID),
+		APIKeyID:        str(r.ApiKeyID),
+		ClientIP:        str(r.ClientIp),
+		Action:          r.Action,
+		ResourceType:    r.ResourceType,
+		ResourceID:      str(r.ResourceID),
+		RequestData:     jsonOf(r.RequestData),
+		ResponseData:    jsonOf(r.ResponseData),
+		Status:          r.Status,
+		ErrorMessage:    str(r.ErrorMessage),
+		DurationMS:      r.DurationMs,
+		CreatedAt:       r.CreatedAt.UTC(),
 	}
 }
 
@@ -55,21 +56,22 @@ func (r auditLogs) Insert(ctx context.Context, in db.AuditLogCreate) (db.AuditLo
 		return db.AuditLog{}, mapErr(op, err)
 	}
 	row, err := r.q.AuditLogInsert(ctx, pgdb.AuditLogInsertParams{
-		EventID:      in.EventID,
-		RequestID:    in.RequestID,
-		TraceID:      nullStr(in.TraceID),
-		UserID:       nullStr(in.UserID),
-		ApiKeyID:     nullStr(in.APIKeyID),
-		ClientIp:     nullStr(in.ClientIP),
-		Action:       in.Action,
-		ResourceType: in.ResourceType,
-		ResourceID:   nullStr(in.ResourceID),
-		RequestData:  in.RequestData,
-		ResponseData: in.ResponseData,
-		Status:       in.Status,
-		ErrorMessage: nullStr(in.ErrorMessage),
-		DurationMs:   in.DurationMS,
-		CreatedAt:    nullTime(in.CreatedAt),
+		EventID:         in.EventID,
+		RequestID:       in.RequestID,
+		ClientRequestID: nullStr(in.ClientRequestID),
+		TraceID:         nullStr(in.TraceID),
+		UserID:          nullStr(in.UserID),
+		ApiKeyID:        nullStr(in.APIKeyID),
+		ClientIp:        nullStr(in.ClientIP),
+		Action:          in.Action,
+		ResourceType:    in.ResourceType,
+		ResourceID:      nullStr(in.ResourceID),
+		RequestData:     in.RequestData,
+		ResponseData:    in.ResponseData,
+		Status:          in.Status,
+		ErrorMessage:    nullStr(in.ErrorMessage),
+		DurationMs:      in.DurationMS,
+		CreatedAt:       nullTime(in.CreatedAt),
 	})
 	if err != nil {
 		return db.AuditLog{}, mapErr(op, err)
@@ -152,7 +154,7 @@ var (
 // AuditLogInsertBatch query (queries/postgres/audit_logs.sql), in its
 // order; TestAuditCopyColumns holds them to it.
 var auditCopyColumns = []string{
-	"event_id", "request_id", "trace_id", "user_id", "api_key_id", "client_ip", "action", "resource_type",
+	"event_id", "request_id", "client_request_id", "trace_id", "user_id", "api_key_id", "client_ip", "action", "resource_type",
 	"resource_id", "request_data", "response_data", "status", "error_message", "duration_ms", "created_at",
 }
 
@@ -166,7 +168,7 @@ var auditCopyColumns = []string{
 type auditCopySource struct {
 	rows []db.AuditLogCreate
 	i    int // 1 + the index of the current row
-	vals [15]any
+	vals [16]any
 }
 
 func (s *auditCopySource) Next() bool {
@@ -176,8 +178,8 @@ func (s *auditCopySource) Next() bool {
 
 func (s *auditCopySource) Values() ([]any, error) {
 	e := &s.rows[s.i-1]
-	s.vals = [15]any{
-		uuidCol{&e.EventID}, textCol{&e.RequestID}, nullTextCol{&e.TraceID}, nullTextCol{&e.UserID},
+	s.vals = [16]any{
+		uuidCol{&e.EventID}, textCol{&e.RequestID}, nullTextCol{&e.ClientRequestID}, nullTextCol{&e.TraceID}, nullTextCol{&e.UserID},
 		nullTextCol{&e.APIKeyID}, nullTextCol{&e.ClientIP}, textCol{&e.Action}, textCol{&e.ResourceType},
 		nullTextCol{&e.ResourceID}, []byte(e.RequestData), []byte(e.ResponseData), textCol{&e.Status},
 		nullTextCol{&e.ErrorMessage}, floatCol{e.DurationMS}, timeCol{&e.CreatedAt},
@@ -242,6 +244,15 @@ func (r auditLogs) ListByRequestID(ctx context.Context, requestID string) ([]db.
 		return nil, mapErr(op, err)
 	}
 	out, err := auditLogsOf(r.q.AuditLogListByRequestID(ctx, requestID))
+	return out, mapErr(op, err)
+}
+
+func (r auditLogs) ListByClientRequestID(ctx context.Context, clientRequestID string) ([]db.AuditLog, error) {
+	const op = "AuditLogs.ListByClientRequestID"
+	if err := db.CheckText("client_request_id", clientRequestID, 1, db.MaxShortLen); err != nil {
+		return nil, mapErr(op, err)
+	}
+	out, err := auditLogsOf(r.q.AuditLogListByClientRequestID(ctx, &clientRequestID))
 	return out, mapErr(op, err)
 }
 

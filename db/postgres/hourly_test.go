@@ -132,9 +132,14 @@ func TestAuditHourlyFollowsTheLog(t *testing.T) {
 	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_log_hourly WHERE hour < $1`, base.Add(3*time.Hour)).Scan(&before))
 	assert.Zero(t, before, "hours pruned empty leave no rows")
 
-	// Events stored before the migration are counted by it.
+	// Events stored before the migration are counted by it. They are
+	// written in plain SQL: the repositories write the columns of the
+	// newest schema, which version 3 lacks.
 	migrateDownTo(ctx, t, s, 3)
-	_, err = s.AuditLogs().InsertBatch(ctx, hourlyEvents("late", 100, base.Add(time.Hour), 30*time.Second))
+	_, err = s.Pool().Exec(ctx, `INSERT INTO audit_logs (event_id, request_id, resource_type, action, status, created_at)
+		SELECT gen_random_uuid(), 'late' || i, 'tool', (ARRAY['tool_call', 'tools_list'])[i % 2 + 1],
+		       (ARRAY['success', 'error', 'denied'])[i % 3 + 1], $1::timestamptz + i * interval '30 seconds'
+		FROM generate_series(0, 99) AS i`, base.Add(time.Hour))
 	require.NoError(t, err)
 	require.NoError(t, s.MigrateUp(ctx))
 	assert.Empty(t, hourlyDrift(t, s), "after the migration, on a log with events")

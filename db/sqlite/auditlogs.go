@@ -18,22 +18,23 @@ type auditLogs repos
 func auditLogOf(r sqlitedb.AuditLog) db.AuditLog {
 	id, _ := uuid.Parse(r.EventID) // written by mcpstore: always a UUID
 	return db.AuditLog{
-		ID:           r.ID,
-		EventID:      id,
-		RequestID:    r.RequestID,
-		TraceID:      str(r.TraceID),
-		UserID:       str(r.UserID),
-		APIKeyID:     str(r.ApiKeyID),
-		ClientIP:     str(r.ClientIp),
-		Action:       r.Action,
-		ResourceType: r.ResourceType,
-		ResourceID:   str(r.ResourceID),
-		RequestData:  jsonOf(r.RequestData),
-		ResponseData: jsonOf(r.ResponseData),
-		Status:       r.Status,
-		ErrorMessage: str(r.ErrorMessage),
-		DurationMS:   r.DurationMs,
-		CreatedAt:    timeOf(r.CreatedAt),
+		ID:              r.ID,
+		EventID:         id,
+		RequestID:       r.RequestID,
+		ClientRequestID: str(r.ClientRequestID),
+		TraceID:         str(r.TraceID),
+		UserID:          str(r.UserID),
+		APIKeyID:        str(r.ApiKeyID),
+		ClientIP:        str(r.ClientIp),
+		Action:          r.Action,
+		ResourceType:    r.ResourceType,
+		ResourceID:      str(r.ResourceID),
+		RequestData:     jsonOf(r.RequestData),
+		ResponseData:    jsonOf(r.ResponseData),
+		Status:          r.Status,
+		ErrorMessage:    str(r.ErrorMessage),
+		DurationMS:      r.DurationMs,
+		CreatedAt:       timeOf(r.CreatedAt),
 	}
 }
 
@@ -56,21 +57,22 @@ func (r auditLogs) Insert(ctx context.Context, in db.AuditLogCreate) (db.AuditLo
 	}
 	created := sql.NullInt64{Int64: micros(in.CreatedAt), Valid: !in.CreatedAt.IsZero()}
 	row, err := r.w.AuditLogInsert(ctx, sqlitedb.AuditLogInsertParams{
-		EventID:      in.EventID.String(),
-		RequestID:    in.RequestID,
-		TraceID:      nullStr(in.TraceID),
-		UserID:       nullStr(in.UserID),
-		ApiKeyID:     nullStr(in.APIKeyID),
-		ClientIp:     nullStr(in.ClientIP),
-		Action:       in.Action,
-		ResourceType: in.ResourceType,
-		ResourceID:   nullStr(in.ResourceID),
-		RequestData:  nullJSON(in.RequestData),
-		ResponseData: nullJSON(in.ResponseData),
-		Status:       in.Status,
-		ErrorMessage: nullStr(in.ErrorMessage),
-		DurationMs:   in.DurationMS,
-		CreatedAt:    created,
+		EventID:         in.EventID.String(),
+		RequestID:       in.RequestID,
+		ClientRequestID: nullStr(in.ClientRequestID),
+		TraceID:         nullStr(in.TraceID),
+		UserID:          nullStr(in.UserID),
+		ApiKeyID:        nullStr(in.APIKeyID),
+		ClientIp:        nullStr(in.ClientIP),
+		Action:          in.Action,
+		ResourceType:    in.ResourceType,
+		ResourceID:      nullStr(in.ResourceID),
+		RequestData:     nullJSON(in.RequestData),
+		ResponseData:    nullJSON(in.ResponseData),
+		Status:          in.Status,
+		ErrorMessage:    nullStr(in.ErrorMessage),
+		DurationMs:      in.DurationMS,
+		CreatedAt:       created,
 	})
 	if err != nil {
 		return db.AuditLog{}, mapErr(op, err)
@@ -98,21 +100,22 @@ func (r auditLogs) InsertBatch(ctx context.Context, in []db.AuditLogCreate) (int
 			created = micros(e.CreatedAt)
 		}
 		rows[i] = sqlitedb.AuditLogInsertIgnoreParams{
-			EventID:      e.EventID.String(),
-			RequestID:    e.RequestID,
-			TraceID:      nullStr(e.TraceID),
-			UserID:       nullStr(e.UserID),
-			ApiKeyID:     nullStr(e.APIKeyID),
-			ClientIp:     nullStr(e.ClientIP),
-			Action:       e.Action,
-			ResourceType: e.ResourceType,
-			ResourceID:   nullStr(e.ResourceID),
-			RequestData:  nullJSON(e.RequestData),
-			ResponseData: nullJSON(e.ResponseData),
-			Status:       e.Status,
-			ErrorMessage: nullStr(e.ErrorMessage),
-			DurationMs:   e.DurationMS,
-			CreatedAt:    created,
+			EventID:         e.EventID.String(),
+			RequestID:       e.RequestID,
+			ClientRequestID: nullStr(e.ClientRequestID),
+			TraceID:         nullStr(e.TraceID),
+			UserID:          nullStr(e.UserID),
+			ApiKeyID:        nullStr(e.APIKeyID),
+			ClientIp:        nullStr(e.ClientIP),
+			Action:          e.Action,
+			ResourceType:    e.ResourceType,
+			ResourceID:      nullStr(e.ResourceID),
+			RequestData:     nullJSON(e.RequestData),
+			ResponseData:    nullJSON(e.ResponseData),
+			Status:          e.Status,
+			ErrorMessage:    nullStr(e.ErrorMessage),
+			DurationMs:      e.DurationMS,
+			CreatedAt:       created,
 		}
 	}
 	var n int64
@@ -158,6 +161,15 @@ func (r auditLogs) ListByRequestID(ctx context.Context, requestID string) ([]db.
 		return nil, mapErr(op, err)
 	}
 	out, err := auditLogsOf(r.r.AuditLogListByRequestID(ctx, requestID))
+	return out, mapErr(op, err)
+}
+
+func (r auditLogs) ListByClientRequestID(ctx context.Context, clientRequestID string) ([]db.AuditLog, error) {
+	const op = "AuditLogs.ListByClientRequestID"
+	if err := db.CheckText("client_request_id", clientRequestID, 1, db.MaxShortLen); err != nil {
+		return nil, mapErr(op, err)
+	}
+	out, err := auditLogsOf(r.r.AuditLogListByClientRequestID(ctx, &clientRequestID))
 	return out, mapErr(op, err)
 }
 

@@ -19,3 +19,6 @@ func TestAuthFailuresLimitedPerAddress(t *testing.T) {
 func TestHTTPAuditFields(t *testing.T)          { adaptertest.HTTPAuditFields(t, mcpGo) }
 func TestHTTPDatabaseFailureIs500(t *testing.T) { adaptertest.HTTPDatabaseFailureIs500(t, mcpGo) }
 func TestHostileRequests(t *testing.T)          { adaptertest.HostileRequests(t, mcpGo) }
+func TestClientsCannotEvadeTheAuditLog(t *testing.T) {
+	adaptertest.ClientsCannotEvadeTheAuditLog(t, mcpGo)
+}

@@ -105,3 +105,6 @@ func readText(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourc
 	return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "contents of " + req.Params.URI}}}, nil
 }
 func TestHostileRequests(t *testing.T) { adaptertest.HostileRequests(t, goSDK) }
+func TestClientsCannotEvadeTheAuditLog(t *testing.T) {
+	adaptertest.ClientsCannotEvadeTheAuditLog(t, goSDK)
+}

@@ -31,6 +31,7 @@ func (r iteratorForAuditLogInsertBatch) Values() ([]interface{}, error) {
 	return []interface{}{
 		r.rows[0].EventID,
 		r.rows[0].RequestID,
+		r.rows[0].ClientRequestID,
 		r.rows[0].TraceID,
 		r.rows[0].UserID,
 		r.rows[0].ApiKeyID,
@@ -52,5 +53,5 @@ func (r iteratorForAuditLogInsertBatch) Err() error {
 }
 
 func (q *Queries) AuditLogInsertBatch(ctx context.Context, arg []AuditLogInsertBatchParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"audit_logs"}, []string{"event_id", "request_id", "trace_id", "user_id", "api_key_id", "client_ip", "action", "resource_type", "resource_id", "request_data", "response_data", "status", "error_message", "duration_ms", "created_at"}, &iteratorForAuditLogInsertBatch{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"audit_logs"}, []string{"event_id", "request_id", "client_request_id", "trace_id", "user_id", "api_key_id", "client_ip", "action", "resource_type", "resource_id", "request_data", "response_data", "status", "error_message", "duration_ms", "created_at"}, &iteratorForAuditLogInsertBatch{rows: arg})
 }

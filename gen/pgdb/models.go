@@ -29,22 +29,23 @@ type ApiKey struct {
 }
 
 type AuditLog struct {
-	ID           int64
-	EventID      uuid.UUID
-	RequestID    string
-	TraceID      *string
-	UserID       *string
-	ApiKeyID     *string
-	ClientIp     *string
-	Action       string
-	ResourceType string
-	ResourceID   *string
-	RequestData  json.RawMessage
-	ResponseData json.RawMessage
-	Status       string
-	ErrorMessage *string
-	DurationMs   *float64
-	CreatedAt    time.Time
+	ID              int64
+	EventID         uuid.UUID
+	RequestID       string
+	TraceID         *string
+	UserID          *string
+	ApiKeyID        *string
+	ClientIp        *string
+	Action          string
+	ResourceType    string
+	ResourceID      *string
+	RequestData     json.RawMessage
+	ResponseData    json.RawMessage
+	Status          string
+	ErrorMessage    *string
+	DurationMs      *float64
+	CreatedAt       time.Time
+	ClientRequestID *string
 }
 
 type AuditLogHourly struct {

@@ -17,7 +17,7 @@ UPDATE audit_logs SET
     error_message = ?3,
     duration_ms   = ?4
 WHERE id = ?5
-RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at
+RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id
 `
 
 type AuditLogCompleteParams struct {
@@ -55,6 +55,7 @@ func (q *Queries) AuditLogComplete(ctx context.Context, arg AuditLogCompletePara
 		&i.ErrorMessage,
 		&i.DurationMs,
 		&i.CreatedAt,
+		&i.ClientRequestID,
 	)
 	return i, err
 }
@@ -72,7 +73,7 @@ func (q *Queries) AuditLogDelete(ctx context.Context, id int64) (int64, error) {
 }
 
 const auditLogGetByID = `-- name: AuditLogGetByID :one
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE id = ?1
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE id = ?1
 `
 
 func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (AuditLog, error) {
@@ -95,41 +96,44 @@ func (q *Queries) AuditLogGetByID(ctx context.Context, id int64) (AuditLog, erro
 		&i.ErrorMessage,
 		&i.DurationMs,
 		&i.CreatedAt,
+		&i.ClientRequestID,
 	)
 	return i, err
 }
 
 const auditLogInsert = `-- name: AuditLogInsert :one
-INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
+INSERT INTO audit_logs (event_id, request_id, client_request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
                         request_data, response_data, status, error_message, duration_ms, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6,
-        ?7, ?8, ?9, ?10, ?11, ?12,
-        ?13, ?14, COALESCE(CAST(?15 AS INTEGER), CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER) * 1000))
-RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+        ?8, ?9, ?10, ?11, ?12, ?13,
+        ?14, ?15, COALESCE(CAST(?16 AS INTEGER), CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER) * 1000))
+RETURNING id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id
 `
 
 type AuditLogInsertParams struct {
-	EventID      string
-	RequestID    string
-	TraceID      *string
-	UserID       *string
-	ApiKeyID     *string
-	ClientIp     *string
-	Action       string
-	ResourceType string
-	ResourceID   *string
-	RequestData  *string
-	ResponseData *string
-	Status       string
-	ErrorMessage *string
-	DurationMs   *float64
-	CreatedAt    sql.NullInt64
+	EventID         string
+	RequestID       string
+	ClientRequestID *string
+	TraceID         *string
+	UserID          *string
+	ApiKeyID        *string
+	ClientIp        *string
+	Action          string
+	ResourceType    string
+	ResourceID      *string
+	RequestData     *string
+	ResponseData    *string
+	Status          string
+	ErrorMessage    *string
+	DurationMs      *float64
+	CreatedAt       sql.NullInt64
 }
 
 func (q *Queries) AuditLogInsert(ctx context.Context, arg AuditLogInsertParams) (AuditLog, error) {
 	row := q.db.QueryRowContext(ctx, auditLogInsert,
 		arg.EventID,
 		arg.RequestID,
+		arg.ClientRequestID,
 		arg.TraceID,
 		arg.UserID,
 		arg.ApiKeyID,
@@ -162,35 +166,37 @@ func (q *Queries) AuditLogInsert(ctx context.Context, arg AuditLogInsertParams) 
 		&i.ErrorMessage,
 		&i.DurationMs,
 		&i.CreatedAt,
+		&i.ClientRequestID,
 	)
 	return i, err
 }
 
 const auditLogInsertIgnore = `-- name: AuditLogInsertIgnore :execrows
-INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
+INSERT INTO audit_logs (event_id, request_id, client_request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
                         request_data, response_data, status, error_message, duration_ms, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6,
-        ?7, ?8, ?9, ?10, ?11, ?12,
-        ?13, ?14, ?15)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+        ?8, ?9, ?10, ?11, ?12, ?13,
+        ?14, ?15, ?16)
 ON CONFLICT (event_id) DO NOTHING
 `
 
 type AuditLogInsertIgnoreParams struct {
-	EventID      string
-	RequestID    string
-	TraceID      *string
-	UserID       *string
-	ApiKeyID     *string
-	ClientIp     *string
-	Action       string
-	ResourceType string
-	ResourceID   *string
-	RequestData  *string
-	ResponseData *string
-	Status       string
-	ErrorMessage *string
-	DurationMs   *float64
-	CreatedAt    int64
+	EventID         string
+	RequestID       string
+	ClientRequestID *string
+	TraceID         *string
+	UserID          *string
+	ApiKeyID        *string
+	ClientIp        *string
+	Action          string
+	ResourceType    string
+	ResourceID      *string
+	RequestData     *string
+	ResponseData    *string
+	Status          string
+	ErrorMessage    *string
+	DurationMs      *float64
+	CreatedAt       int64
 }
 
 // AuditLogInsertBatch runs this for each event of a batch, in one
@@ -199,6 +205,7 @@ func (q *Queries) AuditLogInsertIgnore(ctx context.Context, arg AuditLogInsertIg
 	result, err := q.db.ExecContext(ctx, auditLogInsertIgnore,
 		arg.EventID,
 		arg.RequestID,
+		arg.ClientRequestID,
 		arg.TraceID,
 		arg.UserID,
 		arg.ApiKeyID,
@@ -220,7 +227,7 @@ func (q *Queries) AuditLogInsertIgnore(ctx context.Context, arg AuditLogInsertIg
 }
 
 const auditLogList = `-- name: AuditLogList :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs ORDER BY created_at, id LIMIT ?2 OFFSET ?1
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs ORDER BY created_at, id LIMIT ?2 OFFSET ?1
 `
 
 type AuditLogListParams struct {
@@ -254,6 +261,7 @@ func (q *Queries) AuditLogList(ctx context.Context, arg AuditLogListParams) ([]A
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -269,7 +277,7 @@ func (q *Queries) AuditLogList(ctx context.Context, arg AuditLogListParams) ([]A
 }
 
 const auditLogListAfterID = `-- name: AuditLogListAfterID :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE id > ?1 ORDER BY id LIMIT ?3 OFFSET ?2
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE id > ?1 ORDER BY id LIMIT ?3 OFFSET ?2
 `
 
 type AuditLogListAfterIDParams struct {
@@ -306,6 +314,55 @@ func (q *Queries) AuditLogListAfterID(ctx context.Context, arg AuditLogListAfter
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditLogListByClientRequestID = `-- name: AuditLogListByClientRequestID :many
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE client_request_id = ?1 ORDER BY created_at, id
+`
+
+// The events a client filed under its own request id (X-Request-Id), kept
+// apart from the server's request_id; the partial index on
+// client_request_id serves it.
+func (q *Queries) AuditLogListByClientRequestID(ctx context.Context, clientRequestID *string) ([]AuditLog, error) {
+	rows, err := q.db.QueryContext(ctx, auditLogListByClientRequestID, clientRequestID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.RequestID,
+			&i.TraceID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.ClientIp,
+			&i.Action,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.RequestData,
+			&i.ResponseData,
+			&i.Status,
+			&i.ErrorMessage,
+			&i.DurationMs,
+			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -321,7 +378,7 @@ func (q *Queries) AuditLogListAfterID(ctx context.Context, arg AuditLogListAfter
 }
 
 const auditLogListByDateRange = `-- name: AuditLogListByDateRange :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE created_at >= ?1 AND created_at < ?2
   AND (?3 IS NULL OR action = ?3)
 ORDER BY created_at, id LIMIT ?5 OFFSET ?4
@@ -368,6 +425,7 @@ func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListB
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -383,7 +441,7 @@ func (q *Queries) AuditLogListByDateRange(ctx context.Context, arg AuditLogListB
 }
 
 const auditLogListByDateRangeAfter = `-- name: AuditLogListByDateRangeAfter :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs
 WHERE created_at >= ?1 AND created_at < ?2
   AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))
   AND (?5 IS NULL OR action = ?5)
@@ -437,6 +495,7 @@ func (q *Queries) AuditLogListByDateRangeAfter(ctx context.Context, arg AuditLog
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -452,7 +511,7 @@ func (q *Queries) AuditLogListByDateRangeAfter(ctx context.Context, arg AuditLog
 }
 
 const auditLogListByRequestID = `-- name: AuditLogListByRequestID :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE request_id = ?1 ORDER BY created_at, id
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE request_id = ?1 ORDER BY created_at, id
 `
 
 func (q *Queries) AuditLogListByRequestID(ctx context.Context, requestID string) ([]AuditLog, error) {
@@ -481,6 +540,7 @@ func (q *Queries) AuditLogListByRequestID(ctx context.Context, requestID string)
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -496,7 +556,7 @@ func (q *Queries) AuditLogListByRequestID(ctx context.Context, requestID string)
 }
 
 const auditLogListByUser = `-- name: AuditLogListByUser :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?2
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?2
 `
 
 type AuditLogListByUserParams struct {
@@ -531,6 +591,7 @@ func (q *Queries) AuditLogListByUser(ctx context.Context, arg AuditLogListByUser
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}
@@ -546,7 +607,7 @@ func (q *Queries) AuditLogListByUser(ctx context.Context, arg AuditLogListByUser
 }
 
 const auditLogListNewest = `-- name: AuditLogListNewest :many
-SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at FROM audit_logs ORDER BY id DESC LIMIT ?2 OFFSET ?1
+SELECT id, event_id, request_id, trace_id, user_id, api_key_id, client_ip, "action", resource_type, resource_id, request_data, response_data, status, error_message, duration_ms, created_at, client_request_id FROM audit_logs ORDER BY id DESC LIMIT ?2 OFFSET ?1
 `
 
 type AuditLogListNewestParams struct {
@@ -581,6 +642,7 @@ func (q *Queries) AuditLogListNewest(ctx context.Context, arg AuditLogListNewest
 			&i.ErrorMessage,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.ClientRequestID,
 		); err != nil {
 			return nil, err
 		}

@@ -27,22 +27,23 @@ type ApiKeyChange struct {
 }
 
 type AuditLog struct {
-	ID           int64
-	EventID      string
-	RequestID    string
-	TraceID      *string
-	UserID       *string
-	ApiKeyID     *string
-	ClientIp     *string
-	Action       string
-	ResourceType string
-	ResourceID   *string
-	RequestData  *string
-	ResponseData *string
-	Status       string
-	ErrorMessage *string
-	DurationMs   *float64
-	CreatedAt    int64
+	ID              int64
+	EventID         string
+	RequestID       string
+	TraceID         *string
+	UserID          *string
+	ApiKeyID        *string
+	ClientIp        *string
+	Action          string
+	ResourceType    string
+	ResourceID      *string
+	RequestData     *string
+	ResponseData    *string
+	Status          string
+	ErrorMessage    *string
+	DurationMs      *float64
+	CreatedAt       int64
+	ClientRequestID *string
 }
 
 type ToolRegistration struct {

@@ -153,7 +153,8 @@ const traceHex = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 // HTTPAuditFields: what the audit row of a call takes from the HTTP
 // request: the client's address (from X-Forwarded-For only when trusted),
-// the caller's request id, and a W3C trace id from the request's _meta.
+// the server's own request id with the caller's beside it, and a W3C trace
+// id from the request's _meta.
 func HTTPAuditFields(t *testing.T, sdk SDK) {
 	call := func(t *testing.T, f *fixture, hdr map[string]string, meta map[string]any) db.AuditLog {
 		raw, _ := f.issue(t, "alice", "tools:call:*")
@@ -177,7 +178,9 @@ func HTTPAuditFields(t *testing.T, sdk SDK) {
 			ev := call(t, f, map[string]string{"X-Forwarded-For": "203.0.113.9, 10.0.0.1", "X-Request-Id": "req-abc"},
 				map[string]any{"traceparent": "00-" + traceHex + "-00f067aa0ba902b7-01"})
 			assert.Equal(t, "203.0.113.9", ev.ClientIP, "the rightmost X-Forwarded-For entry that is not a trusted proxy")
-			assert.Equal(t, "req-abc", ev.RequestID, "the caller's X-Request-Id")
+			_, err := uuid.Parse(ev.RequestID)
+			assert.NoError(t, err, "the server names the request: %q", ev.RequestID)
+			assert.Equal(t, "req-abc", ev.ClientRequestID, "the caller's X-Request-Id, beside it")
 			assert.Equal(t, traceHex, ev.TraceID, "the trace id of the traceparent in _meta")
 			assert.JSONEq(t, `{"arguments":{"text":"hi"}}`, string(ev.RequestData))
 			assert.Equal(t, gateway.StatusSuccess, ev.Status)
@@ -192,7 +195,9 @@ func HTTPAuditFields(t *testing.T, sdk SDK) {
 			require.NoError(t, err)
 			assert.Equal(t, host, ev.ClientIP, "X-Forwarded-For is ignored unless trusted: the peer's address")
 			_, err = uuid.Parse(ev.RequestID)
-			assert.NoError(t, err, "a request id over 200 characters is replaced by a generated one: %q", ev.RequestID)
+			assert.NoError(t, err, "the server names the request: %q", ev.RequestID)
+			assert.Equal(t, strings.Repeat("r", db.MaxShortLen-20), ev.ClientRequestID[:db.MaxShortLen-20], "the caller's id, cut to its limit and marked: %q", ev.ClientRequestID)
+			assert.Contains(t, ev.ClientRequestID, "cut", "marked as cut")
 			assert.Empty(t, ev.TraceID, "an all-zero trace id is invalid")
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/db/dbopen"
@@ -40,7 +41,15 @@ func Run(name string, build Build) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer closeFn(context.Background())
+	defer func() {
+		// Its own deadline: ctx is cancelled by now, and the audit events
+		// still buffered must be stored.
+		closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := closeFn(closeCtx); err != nil {
+			log.Print(err)
+		}
+	}()
 
 	hs := &http.Server{Addr: *addr, Handler: h}
 	go func() { <-ctx.Done(); hs.Close() }()

@@ -1,7 +1,7 @@
 -- name: AuditLogInsert :one
-INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
+INSERT INTO audit_logs (event_id, request_id, client_request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
                         request_data, response_data, status, error_message, duration_ms, created_at)
-VALUES (@event_id, @request_id, sqlc.narg('trace_id'), sqlc.narg('user_id'), sqlc.narg('api_key_id'), sqlc.narg('client_ip'),
+VALUES (@event_id, @request_id, sqlc.narg('client_request_id'), sqlc.narg('trace_id'), sqlc.narg('user_id'), sqlc.narg('api_key_id'), sqlc.narg('client_ip'),
         @action, @resource_type, sqlc.narg('resource_id'), sqlc.narg('request_data'), sqlc.narg('response_data'), @status,
         sqlc.narg('error_message'), sqlc.narg('duration_ms'), COALESCE(CAST(sqlc.narg('created_at') AS INTEGER), CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER) * 1000))
 RETURNING *;
@@ -9,9 +9,9 @@ RETURNING *;
 -- name: AuditLogInsertIgnore :execrows
 -- AuditLogInsertBatch runs this for each event of a batch, in one
 -- transaction; an event stored already (a retried batch) is skipped.
-INSERT INTO audit_logs (event_id, request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
+INSERT INTO audit_logs (event_id, request_id, client_request_id, trace_id, user_id, api_key_id, client_ip, action, resource_type, resource_id,
                         request_data, response_data, status, error_message, duration_ms, created_at)
-VALUES (@event_id, @request_id, sqlc.narg('trace_id'), sqlc.narg('user_id'), sqlc.narg('api_key_id'), sqlc.narg('client_ip'),
+VALUES (@event_id, @request_id, sqlc.narg('client_request_id'), sqlc.narg('trace_id'), sqlc.narg('user_id'), sqlc.narg('api_key_id'), sqlc.narg('client_ip'),
         @action, @resource_type, sqlc.narg('resource_id'), sqlc.narg('request_data'), sqlc.narg('response_data'), @status,
         sqlc.narg('error_message'), sqlc.narg('duration_ms'), @created_at)
 ON CONFLICT (event_id) DO NOTHING;
@@ -24,6 +24,12 @@ SELECT * FROM audit_logs ORDER BY created_at, id LIMIT @lim OFFSET @off;
 
 -- name: AuditLogListByRequestID :many
 SELECT * FROM audit_logs WHERE request_id = @request_id ORDER BY created_at, id;
+
+-- name: AuditLogListByClientRequestID :many
+-- The events a client filed under its own request id (X-Request-Id), kept
+-- apart from the server's request_id; the partial index on
+-- client_request_id serves it.
+SELECT * FROM audit_logs WHERE client_request_id = @client_request_id ORDER BY created_at, id;
 
 -- name: AuditLogListByUser :many
 SELECT * FROM audit_logs WHERE user_id = @user_id ORDER BY created_at DESC, id DESC LIMIT @lim OFFSET @off;

@@ -88,6 +88,9 @@ func binary(t testing.TB) string {
 
 func TestMain(m *testing.M) {
 	if role := os.Getenv(envRole); role != "" {
+		if code, ok := killChild(role); ok {
+			os.Exit(code)
+		}
 		os.Exit(replicaMain(role))
 	}
 	code := m.Run()
