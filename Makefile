@@ -6,6 +6,11 @@ GO      ?= go
 TOOL    := $(GO) tool -modfile=tools/go.mod
 WITH_PG := scripts/with-postgres
 PKG     := github.com/mcpstore/mcpstore
+# The modules beside the root one: bench/ (comparison-only dependencies),
+# gateway/mcpgo (mcp-go, which importers of the root never compile) and
+# its example server; those with tests are in TEST_MODULES.
+TEST_MODULES := gateway/mcpgo examples/mcpgoserver
+MODULES      := bench $(TEST_MODULES)
 
 .PHONY: all generate check test test-faults fuzz bench bench-short demo
 
@@ -27,20 +32,30 @@ check:
 	@$(GO) vet ./...
 	@echo "check: go.mod and go.sum are tidy"
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod is not tidy: run 'go mod tidy'" >&2; exit 1; }
-	@echo "check: bench/ (its own module) vets and is tidy"
-	@cd bench && $(GO) vet ./... && { $(GO) mod tidy -diff >/dev/null || { echo "bench/go.mod is not tidy: run 'cd bench && go mod tidy'" >&2; exit 1; }; }
+	@for m in $(MODULES); do \
+		echo "check: $$m/ (its own module) vets and is tidy"; \
+		(cd $$m && $(GO) vet ./... && { $(GO) mod tidy -diff >/dev/null || { echo "$$m/go.mod is not tidy: run 'cd $$m && go mod tidy'" >&2; exit 1; }; }) || exit 1; \
+	done
 	@echo "check: db/postgres does not compile SQLite, db/sqlite does not compile pgx"
 	@test "$$($(GO) list -deps ./db/postgres | grep -c modernc)" = 0
 	@test "$$($(GO) list -deps ./db/sqlite | grep -c jackc/pgx)" = 0
-	@echo "check: gateway compiles neither engine's driver nor go-sdk (gateway/mcpsdk does)"
-	@test "$$($(GO) list -deps ./gateway | grep -c -e modelcontextprotocol -e jackc/pgx -e modernc)" = 0
+	@echo "check: gateway compiles neither engine's driver nor an MCP SDK, db no SDK (gateway/mcpsdk compiles go-sdk, gateway/mcpgo mcp-go)"
+	@test "$$($(GO) list -deps ./gateway | grep -c -e modelcontextprotocol -e mark3labs -e jackc/pgx -e modernc)" = 0
+	@test "$$($(GO) list -deps ./db/... | grep -c -e modelcontextprotocol -e mark3labs)" = 0
+	@echo "check: mcp-go stays out of the root module (gateway/mcpgo is a module of its own)"
+	@! grep -q mark3labs go.mod go.sum
 	@echo "check: ok"
 
 ## test: every test, race detector on, on a real PostgreSQL and SQLite;
-## the fault scenarios of tests/faults in short form (-short).
+## the fault scenarios of tests/faults in short form (-short); then the
+## tests of the other modules (TEST_MODULES) on the same server.
 test:
 	@out=$$(mktemp); status=0; \
-	$(WITH_PG) $(TOOL) gotestsum --format testname --jsonfile $$out -- -race -count=1 -short ./... || status=$$?; \
+	$(WITH_PG) sh -c '$(TOOL) gotestsum --format testname --jsonfile "$$1" -- -race -count=1 -short ./... || s=1; \
+		for m in $(TEST_MODULES); do \
+			(cd $$m && $(GO) tool -modfile=$(CURDIR)/tools/go.mod gotestsum --format testname --jsonfile "$$1.m" -- -race -count=1 -short ./...) || s=1; \
+			cat "$$1.m" >> "$$1"; rm -f "$$1.m"; \
+		done; exit $${s:-0}' sh $$out || status=$$?; \
 	scripts/conformance-summary $$out || status=1; \
 	rm -f $$out; exit $$status
 
@@ -70,9 +85,9 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
 	done
 
-## bench: the Go benchmarks, on both engines, on a durable PostgreSQL
-## (MCPSTORE_PG_DURABLE=1: fsync and synchronous_commit on, as in
-## production). BenchmarkAuditRecord times single calls, so it runs a fixed
+## bench: the Go benchmarks (the root module's, then gateway/mcpgo's), on
+## both engines, on a durable PostgreSQL (MCPSTORE_PG_DURABLE=1: fsync and
+## synchronous_commit on, as in production). BenchmarkAuditRecord times single calls, so it runs a fixed
 ## number of them; the ingestion benchmarks load 50,000 rows per round.
 ## Then the report (bench/cmd/report, a module of its own so that GORM
 ## never reaches the library's go.mod) measures mcpstore beside the seed's
@@ -80,6 +95,7 @@ fuzz:
 ## server, and rewrites BENCHMARKS.md and BENCHMARKS-growth.svg.
 bench:
 	MCPSTORE_PG_DURABLE=1 $(WITH_PG) sh -c '$(GO) test -run "^$$" -bench . -benchmem -count=1 -timeout 20m ./... && \
+		(cd gateway/mcpgo && $(GO) test -run "^$$" -bench . -benchmem -count=1 -timeout 20m ./...) && \
 		cd bench && $(GO) run ./cmd/report -out ../BENCHMARKS.md -svg ../BENCHMARKS-growth.svg'
 
 ## bench-short: the report in its quick form (about a minute: shorter

@@ -49,7 +49,7 @@ type Gateway struct {
 	opts     Options
 	log      *slog.Logger
 	policy   gateway.Policy
-	limiter  *gateway.AuthFailureLimiter
+	auth     *gateway.HTTPAuth
 	sessions *gateway.KeySessions // nil without Keys
 	// trusted holds the in-memory sessions the Gateway itself opened to
 	// read the server's tools: the middleware lets them through.
@@ -65,10 +65,13 @@ func New(opts Options) *Gateway {
 		log = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{
-		opts:    opts,
-		log:     log,
-		policy:  gateway.Policy{ServerID: opts.ServerID, AuditLists: opts.AuditLists},
-		limiter: gateway.NewAuthFailureLimiter(opts.AuthFailureLimit),
+		opts:   opts,
+		log:    log,
+		policy: gateway.Policy{ServerID: opts.ServerID, AuditLists: opts.AuditLists},
+		auth: &gateway.HTTPAuth{
+			Keys: opts.Keys, Auditor: opts.Auditor, Limiter: gateway.NewAuthFailureLimiter(opts.AuthFailureLimit),
+			TrustedProxies: opts.TrustedProxies, Logger: log,
+		},
 	}
 	if opts.Keys != nil {
 		g.sessions = gateway.NewKeySessions(opts.Keys, log)

@@ -1,9 +1,7 @@
 package mcpsdk
 
 import (
-	"cmp"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"slices"
 
@@ -18,33 +16,28 @@ import (
 const maxListPages = 100_000
 
 // filteredList answers a list method with what the key may use, paged over
-// that alone. Filtering the server's own page would return short pages,
-// and its cursor names the last item of the unfiltered page, which the key
-// may not see. So the list is read from the server whole (every page of
-// it), filtered, ordered by id, and paged again here: a page holds at most
-// as many items as the server's own pages do (go-sdk's PageSize, read off
-// its first page), and the cursor encodes the id of the last item
-// returned, which the key may see. A key that may do everything gets the
-// same paging, so that its cursors are of the same kind.
+// that alone (see gateway.ListPage): the list is read from the server
+// whole (every page of it), then filtered and paged again, a page holding
+// at most as many items as the server's own pages do (go-sdk's PageSize,
+// read off its first page).
 func (g *Gateway) filteredList(ctx context.Context, next mcp.MethodHandler, method string, req mcp.Request, grants *gateway.Grants, kind gateway.ListKind) (mcp.Result, error) {
-	visible := func(id string) bool { return g.policy.Visible(grants, kind, id) }
 	switch r := req.(type) {
 	case *mcp.ListToolsRequest:
-		return pageList(ctx, next, method, r, visible,
+		return pageList(ctx, next, method, r, g.policy, grants, kind,
 			func(c string) *mcp.ListToolsParams { return &mcp.ListToolsParams{Cursor: c} },
 			func(p *mcp.ListToolsParams) string { return p.Cursor },
 			func(res *mcp.ListToolsResult) ([]*mcp.Tool, *string) { return res.Tools, &res.NextCursor },
 			func(res *mcp.ListToolsResult, items []*mcp.Tool) { res.Tools = items },
 			func(t *mcp.Tool) string { return t.Name })
 	case *mcp.ListResourcesRequest:
-		return pageList(ctx, next, method, r, visible,
+		return pageList(ctx, next, method, r, g.policy, grants, kind,
 			func(c string) *mcp.ListResourcesParams { return &mcp.ListResourcesParams{Cursor: c} },
 			func(p *mcp.ListResourcesParams) string { return p.Cursor },
 			func(res *mcp.ListResourcesResult) ([]*mcp.Resource, *string) { return res.Resources, &res.NextCursor },
 			func(res *mcp.ListResourcesResult, items []*mcp.Resource) { res.Resources = items },
 			func(r *mcp.Resource) string { return r.URI })
 	case *mcp.ListResourceTemplatesRequest:
-		return pageList(ctx, next, method, r, visible,
+		return pageList(ctx, next, method, r, g.policy, grants, kind,
 			func(c string) *mcp.ListResourceTemplatesParams { return &mcp.ListResourceTemplatesParams{Cursor: c} },
 			func(p *mcp.ListResourceTemplatesParams) string { return p.Cursor },
 			func(res *mcp.ListResourceTemplatesResult) ([]*mcp.ResourceTemplate, *string) {
@@ -55,7 +48,7 @@ func (g *Gateway) filteredList(ctx context.Context, next mcp.MethodHandler, meth
 			},
 			func(t *mcp.ResourceTemplate) string { return t.URITemplate })
 	case *mcp.ListPromptsRequest:
-		return pageList(ctx, next, method, r, visible,
+		return pageList(ctx, next, method, r, g.policy, grants, kind,
 			func(c string) *mcp.ListPromptsParams { return &mcp.ListPromptsParams{Cursor: c} },
 			func(p *mcp.ListPromptsParams) string { return p.Cursor },
 			func(res *mcp.ListPromptsResult) ([]*mcp.Prompt, *string) { return res.Prompts, &res.NextCursor },
@@ -77,15 +70,15 @@ func pageList[P interface {
 	*S
 }, S any, T any](
 	ctx context.Context, next mcp.MethodHandler, method string, req *mcp.ServerRequest[P],
-	visible func(string) bool,
+	policy gateway.Policy, grants *gateway.Grants, kind gateway.ListKind,
 	withCursor func(string) P, cursorOf func(P) string,
 	itemsOf func(R) ([]T, *string), setItems func(R, []T), idOf func(T) string,
 ) (mcp.Result, error) {
 	var zero P
 	after := ""
-	if req.Params != zero && cursorOf(req.Params) != "" {
+	if req.Params != zero {
 		var err error
-		if after, err = decodeCursor(cursorOf(req.Params)); err != nil {
+		if after, err = gateway.DecodeCursor(cursorOf(req.Params)); err != nil {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "invalid cursor"}
 		}
 	}
@@ -93,22 +86,12 @@ func pageList[P interface {
 	if err != nil {
 		return nil, err
 	}
-	kept := []T{} // a JSON array, never null
-	for _, it := range all {
-		if id := idOf(it); id > after && visible(id) {
-			kept = append(kept, it)
-		}
-	}
-	slices.SortFunc(kept, func(a, b T) int { return cmp.Compare(idOf(a), idOf(b)) })
+	kept, nextCursor := gateway.ListPage(policy, grants, kind, all, idOf, after, pageSize)
 	out := new(S)
 	*out = *first
 	res := R(out)
-	_, nextCursor := itemsOf(res)
-	*nextCursor = ""
-	if pageSize > 0 && len(kept) > pageSize {
-		kept = kept[:pageSize]
-		*nextCursor = encodeCursor(idOf(kept[len(kept)-1]))
-	}
+	_, cursor := itemsOf(res)
+	*cursor = nextCursor
 	setItems(res, kept)
 	return res, nil
 }
@@ -196,16 +179,4 @@ func privateToKey(res mcp.Result) {
 	case *mcp.ListPromptsResult:
 		r.CacheScope = "private"
 	}
-}
-
-// A cursor of a filtered list is the id of the last item returned, which
-// the key may see, in base64url.
-func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
-
-func decodeCursor(c string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) == 0 {
-		return "", fmt.Errorf("invalid cursor")
-	}
-	return string(b), nil
 }

@@ -3,18 +3,14 @@ package mcpsdk
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"reflect"
-	"regexp"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/gateway"
 )
 
@@ -176,74 +172,30 @@ func (g *Gateway) audit(ctx context.Context, req mcp.Request, params mcp.Params,
 	if g.opts.Auditor == nil || !d.Audit {
 		return
 	}
-	var h http.Header
-	var meta map[string]any
+	a := gateway.RequestAudit{Decision: d, Data: requestData(params), Start: start}
 	if extra := req.GetExtra(); extra != nil {
-		h = extra.Header
+		a.Header = extra.Header
 	}
 	if params != nil {
-		meta = params.GetMeta()
-	}
-	ev := db.AuditLogCreate{
-		RequestID:       newRequestID(),
-		ClientRequestID: clientRequestID(h),
-		TraceID:         traceID(h, meta),
-		Action:          d.Action,
-		ResourceType:    d.ResourceType,
-		ResourceID:      d.ResourceID,
-		RequestData:     requestData(params),
-		CreatedAt:       start,
+		a.Meta = params.GetMeta()
 	}
 	if ti := tokenInfo(req); ti != nil {
-		ev.UserID, _ = ti.Extra[ExtraOwner].(string)
-		ev.APIKeyID, _ = ti.Extra[ExtraKeyID].(string)
-		ev.ClientIP, _ = ti.Extra[ExtraClientIP].(string)
+		a.Principal, _ = ti.Extra[ExtraPrincipal].(*gateway.Principal)
+		a.ClientIP, _ = ti.Extra[ExtraClientIP].(string)
 	}
-	switch r, _ := res.(*mcp.CallToolResult); {
-	case !d.Allowed:
-		ev.Status, ev.ErrorMessage = gateway.StatusDenied, d.AuditError
-	case err != nil:
-		ev.Status, ev.ErrorMessage = gateway.StatusError, err.Error()
-	case r != nil:
-		ev.Status = gateway.StatusSuccess
-		if r.IsError {
-			ev.Status, ev.ErrorMessage = gateway.StatusError, "the tool reported an error"
-		}
-		ev.ResponseData = toolResponseData(r)
-	default:
-		ev.Status = gateway.StatusSuccess
+	var toolError bool
+	var response json.RawMessage
+	if r, ok := res.(*mcp.CallToolResult); ok && r != nil && err == nil {
+		toolError, response = r.IsError, gateway.ToolResultData(r.IsError, r.Content, r.StructuredContent)
 	}
-	if d.Allowed {
-		ms := float64(time.Since(start).Microseconds()) / 1000
-		ev.DurationMS = &ms
-	}
-	g.record(ctx, ev)
+	g.auth.Record(ctx, a.Event(err, toolError, response))
 }
 
-// record hands an event to the Auditor, which never waits for the database.
-func (g *Gateway) record(ctx context.Context, ev db.AuditLogCreate) {
-	if g.opts.Auditor == nil {
-		return
-	}
-	if err := g.opts.Auditor.Record(ctx, ev); err != nil {
-		g.log.WarnContext(ctx, "audit event not recorded", "action", ev.Action, "err", err)
-	}
-}
-
-// requestData is what the audit log keeps of a request's params: a tool
-// call's arguments as {"arguments": ...}, other params as the client sent
-// them (without _meta). The Auditor redacts secret fields and caps its size.
+// requestData is what the audit log keeps of a request's params (see
+// gateway.ToolCallData and gateway.ParamsData).
 func requestData(params mcp.Params) json.RawMessage {
 	if p, ok := params.(*mcp.CallToolParamsRaw); ok {
-		args := p.Arguments
-		if len(args) == 0 {
-			args = json.RawMessage("null")
-		}
-		b, err := json.Marshal(map[string]json.RawMessage{"arguments": args})
-		if err != nil {
-			return nil
-		}
-		return b
+		return gateway.ToolCallData(p.Arguments)
 	}
 	if params == nil {
 		return nil
@@ -252,49 +204,5 @@ func requestData(params mcp.Params) json.RawMessage {
 	if err != nil {
 		return nil
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(b, &m) != nil {
-		return b
-	}
-	if _, ok := m["_meta"]; !ok {
-		return b
-	}
-	delete(m, "_meta")
-	if len(m) == 0 {
-		return nil
-	}
-	if b, err = json.Marshal(m); err != nil {
-		return nil
-	}
-	return b
-}
-
-func toolResponseData(r *mcp.CallToolResult) json.RawMessage {
-	b, err := json.Marshal(struct {
-		IsError           bool          `json:"isError"`
-		Content           []mcp.Content `json:"content"`
-		StructuredContent any           `json:"structuredContent,omitempty"`
-	}{r.IsError, r.Content, r.StructuredContent})
-	if err != nil {
-		return nil
-	}
-	return b
-}
-
-// W3C trace context: version-traceid-parentid-flags.
-var traceparent = regexp.MustCompile(`^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$`)
-
-// traceID returns the trace id of a W3C traceparent sent as an HTTP header
-// or in the request's _meta, or "".
-func traceID(h http.Header, meta map[string]any) string {
-	candidates := []string{h.Get("traceparent")}
-	if v, ok := meta["traceparent"].(string); ok {
-		candidates = append(candidates, v)
-	}
-	for _, c := range candidates {
-		if m := traceparent.FindStringSubmatch(strings.TrimSpace(c)); m != nil && m[1] != strings.Repeat("0", 32) {
-			return m[1]
-		}
-	}
-	return ""
+	return gateway.ParamsData(b)
 }

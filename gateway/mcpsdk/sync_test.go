@@ -12,6 +12,7 @@ import (
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/gateway"
 	"github.com/mcpstore/mcpstore/gateway/mcpsdk"
+	"github.com/mcpstore/mcpstore/internal/adaptertest"
 	"github.com/mcpstore/mcpstore/internal/testdb"
 )
 
@@ -26,18 +27,6 @@ func addEcho(s *mcp.Server, name string) {
 		})
 }
 
-// names returns the active tool names of serverID in the registry.
-func names(t *testing.T, reg *gateway.Registry, serverID string) []string {
-	t.Helper()
-	tools, err := reg.Tools(t.Context(), serverID)
-	require.NoError(t, err)
-	out := []string{}
-	for _, tool := range tools {
-		out = append(out, tool.Name)
-	}
-	return out
-}
-
 func TestSyncTools(t *testing.T) {
 	testdb.EachEngine(t, func(t *testing.T, s db.Store) {
 		ctx := t.Context()
@@ -50,7 +39,7 @@ func TestSyncTools(t *testing.T) {
 		ts, err := g.SyncTools(ctx, server)
 		require.NoError(t, err)
 		defer ts.Close()
-		assert.Equal(t, []string{"list_dir", "read_file"}, names(t, reg, "files"))
+		assert.Equal(t, []string{"list_dir", "read_file"}, adaptertest.RegistryNames(t, reg, "files"))
 		rep, _, err := ts.Last()
 		require.NoError(t, err)
 		assert.Equal(t, []string{"list_dir", "read_file"}, rep.Added)
@@ -64,7 +53,7 @@ func TestSyncTools(t *testing.T) {
 		addEcho(server, "write_file")
 		server.RemoveTools("list_dir")
 		require.Eventually(t, func() bool {
-			n := names(t, reg, "files")
+			n := adaptertest.RegistryNames(t, reg, "files")
 			return len(n) == 2 && n[0] == "read_file" && n[1] == "write_file"
 		}, 10*time.Second, 20*time.Millisecond, "registry follows the server's tool list")
 		inactive, err := s.Tools().GetByName(ctx, "files", "list_dir")
@@ -74,6 +63,6 @@ func TestSyncTools(t *testing.T) {
 		require.NoError(t, ts.Close())
 		addEcho(server, "after_close")
 		time.Sleep(300 * time.Millisecond) // longer than go-sdk's list-changed delay
-		assert.NotContains(t, names(t, reg, "files"), "after_close", "no sync after Close")
+		assert.NotContains(t, adaptertest.RegistryNames(t, reg, "files"), "after_close", "no sync after Close")
 	})
 }

@@ -1,6 +1,7 @@
 // Package mcpbench holds what the gateway benchmarks and the benchmark
-// report share: one go-sdk server served twice over loopback HTTP, plain
-// and behind mcpstore, and the tools/list filter fixture.
+// report share: one MCP server served twice over loopback HTTP, plain and
+// behind mcpstore (go-sdk's here; mcp-go's in gateway/mcpgo/mcpgobench,
+// through NewPairOf), and the tools/list filter fixture.
 package mcpbench
 
 import (
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -19,16 +21,22 @@ import (
 	"github.com/mcpstore/mcpstore/gateway"
 	"github.com/mcpstore/mcpstore/gateway/mcpsdk"
 	"github.com/mcpstore/mcpstore/internal/mcphttp"
+	"github.com/mcpstore/mcpstore/internal/testdb"
 )
 
 // Pair is the same MCP server (one tool, echo) served over loopback HTTP
-// twice: Plain is go-sdk alone; Gateway is behind mcpstore's Handler and
-// Middleware (a verified, cached key; the permission check; an audit
-// event per call, stored in the background on the Store given).
+// twice: Plain is the SDK alone; Gateway is behind mcpstore (a verified,
+// cached key; the permission check; an audit event per call, stored in the
+// background on the Store given). Both are called with go-sdk's client.
 type Pair struct {
 	Plain, Gateway *mcp.ClientSession
 	closers        []func() error
 }
+
+// Servers builds a pair's two servers with the Keys and Auditor the pair
+// owns: the SDK alone, and behind mcpstore with the ServerID "bench";
+// closeFn releases what they hold.
+type Servers func(keys *gateway.Keys, auditor *gateway.Auditor) (plain, withGateway http.Handler, closeFn func() error, err error)
 
 type echoArgs struct {
 	Text string `json:"text"`
@@ -42,8 +50,22 @@ func newServer() *mcp.Server {
 	return s
 }
 
-// NewPair starts both servers and connects a client to each.
-func NewPair(ctx context.Context, store db.Store) (_ *Pair, err error) {
+// goSDK is the go-sdk server behind mcpsdk's Handler and Middleware.
+func goSDK(keys *gateway.Keys, auditor *gateway.Auditor) (http.Handler, http.Handler, func() error, error) {
+	g := mcpsdk.New(mcpsdk.Options{ServerID: "bench", Keys: keys, Auditor: auditor})
+	plain := newServer()
+	withGateway := newServer()
+	withGateway.AddReceivingMiddleware(g.Middleware())
+	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return plain }, nil), g.Handler(withGateway, nil), g.Close, nil
+}
+
+// NewPair starts go-sdk's pair and connects a client to each server.
+func NewPair(ctx context.Context, store db.Store) (*Pair, error) {
+	return NewPairOf(ctx, store, goSDK)
+}
+
+// NewPairOf starts the pair servers builds and connects a client to each.
+func NewPairOf(ctx context.Context, store db.Store, servers Servers) (_ *Pair, err error) {
 	p := &Pair{}
 	defer func() {
 		if err != nil {
@@ -57,20 +79,19 @@ func NewPair(ctx context.Context, store db.Store) (_ *Pair, err error) {
 	p.closers = append(p.closers, func() error { return keys.Close(context.Background()) })
 	auditor := gateway.NewAuditor(store, gateway.AuditorOptions{})
 	p.closers = append(p.closers, func() error { return auditor.Close(context.Background()) })
-	g := mcpsdk.New(mcpsdk.Options{ServerID: "bench", Keys: keys, Auditor: auditor})
-	p.closers = append(p.closers, g.Close)
 	raw, _, err := keys.Issue(ctx, gateway.IssueOptions{Name: "bench", Permissions: []string{"tools:call:echo"}})
 	if err != nil {
 		return nil, err
 	}
-
-	plain := newServer()
-	if p.Plain, err = p.serve(ctx, mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return plain }, nil), ""); err != nil {
+	plain, withGateway, closeFn, err := servers(keys, auditor)
+	if err != nil {
 		return nil, err
 	}
-	withGateway := newServer()
-	withGateway.AddReceivingMiddleware(g.Middleware())
-	if p.Gateway, err = p.serve(ctx, g.Handler(withGateway, nil), raw); err != nil {
+	p.closers = append(p.closers, closeFn)
+	if p.Plain, err = p.serve(ctx, plain, ""); err != nil {
+		return nil, err
+	}
+	if p.Gateway, err = p.serve(ctx, withGateway, raw); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -234,4 +255,32 @@ func ListThroughMiddleware(ctx context.Context, store db.Store) (list func() (in
 		return len(res.(*mcp.ListToolsResult).Tools), nil
 	}
 	return list, done, nil
+}
+
+// BenchmarkToolCall times tool calls through a pair newPair starts, on
+// each engine, in alternating rounds, and reports the medians of both
+// servers and the difference: p50_added_µs is what mcpstore adds to a call
+// at the median.
+func BenchmarkToolCall(b *testing.B, newPair func(context.Context, db.Store) (*Pair, error)) {
+	for _, engine := range testdb.Engines {
+		b.Run(engine, func(b *testing.B) {
+			s := testdb.Open(b, testdb.URL(b, engine))
+			p, err := newPair(b.Context(), s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			perRound := max(b.N/10, 1)
+			b.ResetTimer()
+			plain, gw, err := p.Latencies(b.Context(), 10, perRound)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+			b.ReportMetric(us(Quantile(plain, 0.5)), "p50_plain_µs")
+			b.ReportMetric(us(Quantile(gw, 0.5)), "p50_mcpstore_µs")
+			b.ReportMetric(us(Quantile(gw, 0.5)-Quantile(plain, 0.5)), "p50_added_µs")
+		})
+	}
 }

@@ -1,4 +1,4 @@
-package mcpsdk_test
+package adaptertest
 
 import (
 	"io"
@@ -13,24 +13,24 @@ import (
 
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/gateway"
-	"github.com/mcpstore/mcpstore/gateway/mcpsdk"
 	"github.com/mcpstore/mcpstore/internal/testdb"
 )
 
-// What a client sends cannot keep its request out of the audit log: each
-// of these, sent over HTTP as a hostile client would, leaves exactly one
-// row, with what could not be stored repaired (both engines).
-func TestClientsCannotEvadeTheAuditLog(t *testing.T) {
+// ClientsCannotEvadeTheAuditLog: what a client sends cannot keep its
+// request out of the audit log: each of these, sent over HTTP as a hostile
+// client would, leaves exactly one row, with what could not be stored
+// repaired (both engines).
+func ClientsCannotEvadeTheAuditLog(t *testing.T, sdk SDK) {
 	testdb.EachEngine(t, func(t *testing.T, s db.Store) {
 		ctx := t.Context()
-		f := newFixture(t, s, mcpsdk.Options{TrustedProxies: loopback}, nil)
+		f := serve(t, sdk, s, Options{TrustedProxies: loopback}, gateway.KeysOptions{})
 		raw, keyID := f.issue(t, "alice", "tools:call:echo", "resources:read:test://docs/*")
-		cs, err := f.connect(ctx, raw, nil)
+		cs, err := ConnectGoSDK(ctx, f.URL, raw, nil, "2025-11-25", nil)
 		require.NoError(t, err)
 		defer cs.Close()
 
 		post := func(key, body string, header map[string]string) int {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, strings.NewReader(body))
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.URL, strings.NewReader(body))
 			require.NoError(t, err)
 			req.Header.Set("Authorization", "Bearer "+key)
 			req.Header.Set("Mcp-Session-Id", cs.ID())
@@ -74,7 +74,7 @@ func TestClientsCannotEvadeTheAuditLog(t *testing.T) {
 				`{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"` + longName + `","arguments":{}}}`, nil,
 				func(t *testing.T, ev db.AuditLog) {
 					assert.Equal(t, gateway.StatusDenied, ev.Status)
-					assert.True(t, strings.HasPrefix(ev.ResourceID, "srv/nnnn"), ev.ResourceID)
+					assert.True(t, strings.HasPrefix(ev.ResourceID, ServerID+"/nnnn"), ev.ResourceID)
 					assert.LessOrEqual(t, utf8.RuneCountInString(ev.ResourceID), db.MaxShortLen)
 				}},
 			{"a bad key with X-Request-Id \\xff", "mcp_not_a_key", call(`{}`), map[string]string{"X-Request-Id": "\xff"}, func(t *testing.T, ev db.AuditLog) {
@@ -94,11 +94,11 @@ func TestClientsCannotEvadeTheAuditLog(t *testing.T) {
 				}},
 		}
 		for _, c := range cases {
-			before := f.auditor.Stats()
+			before := f.Auditor.Stats()
 			code := post(c.key, c.body, c.header)
 			t.Logf("%s: HTTP %d", c.name, code)
-			require.Eventually(t, func() bool { return f.auditor.Stats().Recorded > before.Recorded }, 5e9, 1e6, "%s: an event was recorded", c.name)
-			assert.Equal(t, before.Recorded+1, f.auditor.Stats().Recorded, "%s: one event", c.name)
+			require.Eventually(t, func() bool { return f.Auditor.Stats().Recorded > before.Recorded }, 5e9, 1e6, "%s: an event was recorded", c.name)
+			assert.Equal(t, before.Recorded+1, f.Auditor.Stats().Recorded, "%s: one event", c.name)
 		}
 		evs := f.events(t)
 		var mine []db.AuditLog
@@ -108,7 +108,7 @@ func TestClientsCannotEvadeTheAuditLog(t *testing.T) {
 			}
 		}
 		require.Len(t, mine, len(cases), "one row per request, none missing")
-		st := f.auditor.Stats()
+		st := f.Auditor.Stats()
 		assert.Zero(t, st.Invalid+st.Failed+st.Dropped, "nothing refused, failed or dropped: %+v", st)
 		for i, c := range cases {
 			ev := mine[i]
