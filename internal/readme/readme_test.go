@@ -13,9 +13,10 @@ import (
 )
 
 // TestREADMESnippetsCompile builds every ```go block of README.md as a
-// program of its own inside this module (through go build's -overlay, so
-// that nothing is written to the tree): each must be a whole file, package
-// clause and imports included.
+// program of its own (through go build's -overlay, so that nothing is
+// written to the tree): each must be a whole file, package clause and
+// imports included. A snippet that imports mcp-go is built inside the
+// gateway/mcpgo module, which has it; the others inside this one.
 func TestREADMESnippetsCompile(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -43,8 +44,12 @@ func TestREADMESnippetsCompile(t *testing.T) {
 			if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			dir := root
+			if strings.Contains(code, `"github.com/mark3labs/mcp-go/`) {
+				dir = filepath.Join(root, "gateway", "mcpgo")
+			}
 			pkg := filepath.Join("internal", "readme", fmt.Sprintf("snippet%d", i+1))
-			overlay, err := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(root, pkg, "main.go"): src}})
+			overlay, err := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(dir, pkg, "main.go"): src}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +58,7 @@ func TestREADMESnippetsCompile(t *testing.T) {
 				t.Fatal(err)
 			}
 			cmd := exec.Command(gobin, "build", "-overlay", ov, "-o", os.DevNull, "./"+filepath.ToSlash(pkg))
-			cmd.Dir = root
+			cmd.Dir = dir
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("README snippet %d does not build: %v\n%s\n%s", i+1, err, out, code)
 			}
