@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/mcpstore/mcpstore/db"
 )
 
@@ -155,14 +153,15 @@ type KeysOptions struct {
 // Keys is safe for concurrent use. Close it to write the pending uses and
 // stop its goroutines.
 type Keys struct {
-	store   db.Store
-	opts    KeysOptions
-	log     *slog.Logger
-	now     func() time.Time
-	known   *keyCache // nil when disabled
-	unknown *keyCache // nil when disabled
-	uses    *useTracker
-	flight  singleflight.Group // key look-ups in flight, by key hash
+	store    db.Store
+	opts     KeysOptions
+	log      *slog.Logger
+	now      func() time.Time
+	known    *keyCache // nil when disabled
+	unknown  *keyCache // nil when disabled
+	uses     *useTracker
+	flightMu sync.Mutex
+	flights  map[[sha256.Size]byte]*flight // key look-ups in progress, by key hash
 
 	watchMu  sync.Mutex
 	watchers map[int]func(keyID string)
@@ -217,11 +216,12 @@ func NewKeys(ctx context.Context, store db.Store, opts KeysOptions) (*Keys, erro
 		return nil, &db.Error{Op: "NewKeys", Kind: db.ErrInvalid, Field: "max_lifetime", Msg: "must not be negative"}
 	}
 	k := &Keys{
-		store: store,
-		opts:  opts,
-		log:   opts.Logger,
-		now:   opts.Now,
-		uses:  newUseTracker(opts.LastUsedInterval),
+		store:   store,
+		opts:    opts,
+		log:     opts.Logger,
+		now:     opts.Now,
+		uses:    newUseTracker(opts.LastUsedInterval),
+		flights: map[[sha256.Size]byte]*flight{},
 	}
 	if k.log == nil {
 		k.log = slog.New(slog.DiscardHandler)
@@ -443,10 +443,6 @@ func (k *Keys) Cached(raw string) bool {
 	return ok && e != nil && k.refusal(e, now) == ""
 }
 
-// lookupTimeout bounds a shared key look-up, which no single caller's
-// context governs.
-const lookupTimeout = 10 * time.Second
-
 // lookupResult is what one database read of a key hash yields to every
 // caller waiting on it.
 type lookupResult struct {
@@ -454,43 +450,62 @@ type lookupResult struct {
 	gen   uint64 // of the known cache when the read began
 }
 
+// flight is one database read of a key hash in progress; done is closed
+// when res and err are set.
+type flight struct {
+	done chan struct{}
+	res  lookupResult
+	err  error
+}
+
 // lookup reads the key with hash h from the database and caches what it
 // finds. However many callers miss the cache for one hash at once, one
-// query is in flight for it: the others wait for its answer (a flood of
-// one made-up key, or a popular key just evicted, costs one query). gen is
-// the caller's generation of the known cache: a caller that missed after
-// an invalidation the running query began before does not take its
-// answer, and reads again.
+// query is in flight for it: the first caller runs it, the others wait for
+// its answer (a flood of one made-up key, or a popular key just evicted,
+// costs one query), each as long as its own context lets it. When the
+// first caller's context ends its query, the others try again themselves.
+// gen is the caller's generation of the known cache: a caller that missed
+// after an invalidation the running query began before does not take its
+// answer, and reads again. The first caller runs the query on its own
+// goroutine, so that a look-up nobody else waits for costs what it did
+// before coalescing.
 func (k *Keys) lookup(ctx context.Context, h [sha256.Size]byte, gen uint64) (*keyEntry, error) {
-	flightKey := string(h[:])
 	for {
-		ch := k.flight.DoChan(flightKey, func() (any, error) {
-			// Detached from the first caller's context: the others wait
-			// on this query, and must not fail because that caller left.
-			qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
-			defer cancel()
-			return k.load(qctx, h)
-		})
-		select {
-		case r := <-ch:
-			if r.Err != nil {
-				return nil, r.Err
-			}
-			res := r.Val.(lookupResult)
-			if res.gen < gen {
-				// The query began before an invalidation this caller saw:
-				// its answer may be stale. Start a new one.
-				k.flight.Forget(flightKey)
-				continue
-			}
-			if res.entry == nil {
-				return nil, &db.Error{Op: "Keys.Verify", Kind: db.ErrNotFound}
-			}
-			return res.entry, nil
-		case <-ctx.Done():
-			return nil, &db.Error{Op: "Keys.Verify", Kind: db.ErrUnavailable,
-				Msg: "gave up waiting for the key look-up", Cause: ctx.Err()}
+		k.flightMu.Lock()
+		f, waiting := k.flights[h]
+		if !waiting {
+			f = &flight{done: make(chan struct{})}
+			k.flights[h] = f
 		}
+		k.flightMu.Unlock()
+		if !waiting {
+			f.res, f.err = k.load(ctx, h)
+			k.flightMu.Lock()
+			delete(k.flights, h)
+			k.flightMu.Unlock()
+			close(f.done)
+		} else {
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return nil, &db.Error{Op: "Keys.Verify", Kind: db.ErrUnavailable,
+					Msg: "gave up waiting for the key look-up", Cause: ctx.Err()}
+			}
+			if f.err != nil && ctx.Err() == nil &&
+				(errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) {
+				continue // the first caller left; this one has time to ask
+			}
+			if f.err == nil && f.res.gen < gen {
+				continue // the query began before an invalidation this caller saw
+			}
+		}
+		switch {
+		case f.err != nil:
+			return nil, f.err
+		case f.res.entry == nil:
+			return nil, &db.Error{Op: "Keys.Verify", Kind: db.ErrNotFound}
+		}
+		return f.res.entry, nil
 	}
 }
 

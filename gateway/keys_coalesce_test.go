@@ -32,7 +32,11 @@ type gatedKeys struct {
 
 func (r gatedKeys) GetByHash(ctx context.Context, hash string) (db.APIKey, error) {
 	r.g.lookups.Add(1)
-	<-r.g.release
+	select {
+	case <-r.g.release:
+	case <-ctx.Done(): // as a driver does
+		return db.APIKey{}, &db.Error{Op: "APIKeys.GetByHash", Kind: db.ErrUnavailable, Cause: ctx.Err()}
+	}
 	return r.APIKeyRepository.GetByHash(ctx, hash)
 }
 
@@ -81,18 +85,28 @@ func TestKeysLookupsCoalesce(t *testing.T) {
 }
 
 // A caller that gives up waiting for a shared look-up gets ErrUnavailable,
-// at its own deadline; the look-up goes on for the others.
+// at its own deadline; when the caller running the query gives up, the
+// others ask again themselves.
 func TestKeysLookupWaitHonoursContext(t *testing.T) {
 	testdb.EachEngine(t, func(t *testing.T, s db.Store) {
 		g := &gatedStore{Store: s, release: make(chan struct{})}
 		k := newKeys(t, g, gateway.KeysOptions{})
 		raw := issueOffline(t)
-		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		short, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		defer cancel()
-		_, err := k.Verify(ctx, raw)
+		waiter := make(chan error, 1)
+		go func() {
+			time.Sleep(20 * time.Millisecond) // after the first caller started the query
+			_, err := k.Verify(t.Context(), raw)
+			waiter <- err
+		}()
+		_, err := k.Verify(short, raw)
 		assert.ErrorIs(t, err, db.ErrUnavailable)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.NotErrorIs(t, err, gateway.ErrInvalidKey)
+		time.Sleep(50 * time.Millisecond) // the waiter asks again, and waits for the gate
 		close(g.release)
+		assert.ErrorIs(t, <-waiter, gateway.ErrInvalidKey, "the waiter's own query found the key unknown")
+		assert.EqualValues(t, 2, g.lookups.Load(), "the query the first caller left, then the waiter's")
 	})
 }
