@@ -10,6 +10,7 @@ require (
 	github.com/peterldowns/pgtestdb v0.1.1
 	github.com/pressly/goose/v3 v3.30.0
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/term v0.48.0
 	modernc.org/sqlite v1.62.0
 )
 

@@ -18,19 +18,37 @@ import (
 )
 
 func init() {
-	register("audit", "audit tail|query|stats|prune|export   read and manage the audit log (mcpstore audit help)", audit)
+	register(command{path: "audit", summary: "read and manage the audit log",
+		help: `Read, follow, summarise, prune and export the audit log. What the log
+holds came from clients: every table cell and line escapes what a terminal
+would act on. Durations: 90m, 12h, 7d; times: RFC 3339
+(2026-03-01T10:00:00Z) or a date (2026-03-01).`,
+		example: "mcpstore audit query --user alice --since 24h"})
+	register(command{path: "audit tail", summary: "the newest events, oldest first; -f keeps following",
+		help: `Print the newest -n events, oldest first; with -f, keep printing new
+events, every second, until interrupted. With --json, one JSON object per
+line.`,
+		example: "mcpstore audit tail -n 20 -f", setup: auditTail})
+	register(command{path: "audit query", summary: "the events of a request, a user or a time range",
+		help: `Print the events of one request (every event of it), of one user (newest
+first), or of a time range, with an optional action. --request,
+--client-request and --user exclude each other; each combines with a time
+range (--since, or --from and --to).`,
+		example: "mcpstore audit query --since 24h --action tools/call\nmcpstore audit query --client-request 7f3c2a --json",
+		setup:   auditQuery})
+	register(command{path: "audit stats", summary: "counts by status and action, and latency percentiles",
+		example: "mcpstore audit stats --since 7d", setup: auditStats})
+	register(command{path: "audit prune", summary: "delete the events older than a duration",
+		help: `Delete the events older than --older-than and print how many, in
+bounded batches; on a terminal, stderr shows how far it has come.`,
+		example: "mcpstore audit prune --older-than 90d", setup: auditPrune})
+	register(command{path: "audit export", summary: "every event selected, as JSON lines or CSV",
+		help: `Print every event selected (all of them by default), as JSON lines or
+CSV, selected as audit query selects them but without a limit. CSV keeps
+values as stored: it is for files, not terminals. On a terminal, stderr
+shows how many events are out.`,
+		example: "mcpstore audit export --since 30d --format csv > audit.csv", setup: auditExport})
 }
-
-const auditUsage = `usage:
-  mcpstore audit tail [-n N] [-f]                 the newest N events (default 10), oldest first; -f keeps following
-  mcpstore audit query --request R | --client-request R | --user U | --since DURATION | --from TIME [--to TIME]
-                       (a request or a user, with a time range or not) [--action A] [--limit N] [--offset N]
-  mcpstore audit stats [--since DURATION]         counts and latency percentiles (default the last 24h)
-  mcpstore audit prune --older-than DURATION      delete older events and print how many
-  mcpstore audit export [--format jsonl|csv] [--request R | --user U] [--since DURATION | --from TIME [--to TIME]]
-                        [--action A]                every event selected, as query selects them
-durations: 90m, 12h, 7d; times: RFC 3339 (2026-03-01T10:00:00Z) or a date (2026-03-01)
-with --json, tail prints one JSON object per line`
 
 // Tuning of the audit commands.
 const (
@@ -41,37 +59,6 @@ const (
 	followLookback = 5 * time.Second // how long tail -f looks back for late commits
 )
 
-func audit(e *env, args []string) error {
-	if len(args) == 0 {
-		return usagef("audit: missing subcommand (tail, query, stats, prune, export)")
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "tail":
-		return auditTail(e, args)
-	case "query":
-		return auditQuery(e, args)
-	case "stats":
-		return auditStats(e, args)
-	case "prune":
-		return auditPrune(e, args)
-	case "export":
-		return auditExport(e, args)
-	case "help":
-		_, err := fmt.Fprintln(e.stdout, auditUsage)
-		return err
-	}
-	return usagef("audit: unknown subcommand %q (tail, query, stats, prune, export)", sub)
-}
-
-// noArgs fails when a command that takes only flags got a positional one.
-func noArgs(name string, pos []string) error {
-	if len(pos) > 0 {
-		return usagef("%s: unexpected argument %q", name, pos[0])
-	}
-	return nil
-}
-
 // timeRange is --since, or --from and --to.
 type timeRange struct {
 	since    durationFlag
@@ -79,9 +66,9 @@ type timeRange struct {
 }
 
 func (r *timeRange) add(fs *flag.FlagSet) {
-	fs.Var(&r.since, "since", "events of the last DURATION, such as 24h or 7d")
-	fs.Var(&r.from, "from", "events at or after TIME")
-	fs.Var(&r.to, "to", "events before TIME (default now)")
+	fs.Var(&r.since, "since", "events of the last `duration`, such as 24h or 7d")
+	fs.Var(&r.from, "from", "events at or after this `time`")
+	fs.Var(&r.to, "to", "events before this `time` (default: now)")
 }
 
 // set reports whether any of the range's flags was given.
@@ -114,18 +101,14 @@ func (r *timeRange) window(name string, now time.Time, def time.Duration) (time.
 	return time.Unix(0, 0).UTC(), now, nil
 }
 
-func auditTail(e *env, args []string) error {
-	fs := e.flags("audit tail")
+func auditTail(fs *flag.FlagSet) action {
 	n := fs.Int("n", 10, "how many of the newest events to print")
 	follow := fs.Bool("f", false, "keep printing new events, every second, until interrupted")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("audit tail", pos); err != nil {
-		return err
-	}
-	if *n < 0 || *n > db.MaxLimit {
+	return func(e *env, _ []string) error { return tail(e, *n, *follow) }
+}
+
+func tail(e *env, n int, follow bool) error {
+	if n < 0 || n > db.MaxLimit {
 		return usagef("audit tail: -n must be 0 to %d", db.MaxLimit)
 	}
 	s, err := e.open()
@@ -133,7 +116,7 @@ func auditTail(e *env, args []string) error {
 		return err
 	}
 	// With -n 0 the newest event is still read: -f starts after it.
-	newest, err := s.AuditLogs().ListNewest(e.ctx, db.Page{Limit: max(*n, 1)})
+	newest, err := s.AuditLogs().ListNewest(e.ctx, db.Page{Limit: max(n, 1)})
 	if err != nil {
 		return err
 	}
@@ -141,7 +124,7 @@ func auditTail(e *env, args []string) error {
 	if len(newest) > 0 {
 		last = newest[0].ID
 	}
-	newest = newest[:min(*n, len(newest))]
+	newest = newest[:min(n, len(newest))]
 	slices.Reverse(newest)
 	w := bufio.NewWriter(e.stdout)
 	for _, ev := range newest {
@@ -149,7 +132,7 @@ func auditTail(e *env, args []string) error {
 			return err
 		}
 	}
-	if err := w.Flush(); err != nil || !*follow {
+	if err := w.Flush(); err != nil || !follow {
 		return err
 	}
 	return e.follow(s, w, last)
@@ -213,7 +196,7 @@ func (e *env) follow(s db.Store, w *bufio.Writer, last int64) error {
 // one line.
 func (e *env) printEvent(w io.Writer, ev db.AuditLog) error {
 	if e.json {
-		return writeJSONLine(w, ev)
+		return writeJSONLine(w, eventJSONOf(ev))
 	}
 	_, err := fmt.Fprintf(w, "%s  #%d  %-8s %-10s %-24s user=%s key=%s request=%s%s %s%s\n",
 		ev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"), ev.ID, safe(ev.Status), safe(ev.Action), safe(orDash(ev.ResourceID)),
@@ -257,10 +240,10 @@ type auditSelection struct {
 
 func addSelection(fs *flag.FlagSet) *auditSelection {
 	a := &auditSelection{
-		request:       fs.String("request", "", "the events of this request id (the server's)"),
-		clientRequest: fs.String("client-request", "", "the events a client sent under this request id of its own (X-Request-Id)"),
-		user:          fs.String("user", "", "the events of this user, newest first"),
-		action:        fs.String("action", "", "only events of this action"),
+		request:       fs.String("request", "", "the events of this request `id` (the server's)"),
+		clientRequest: fs.String("client-request", "", "the events a client sent under this request `id` of its own (X-Request-Id)"),
+		user:          fs.String("user", "", "the events of this `user`, newest first"),
+		action:        fs.String("action", "", "only the events of this `action`, such as tools/call"),
 	}
 	a.r.add(fs)
 	return a
@@ -271,8 +254,7 @@ func addSelection(fs *flag.FlagSet) *auditSelection {
 // window ends when the command started: an export is of the events stored
 // before it began.
 func (a *auditSelection) query(name string, fs *flag.FlagSet, required bool) (db.AuditQuery, error) {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	given := given(fs)
 	ids := 0
 	for _, f := range []string{"request", "client-request", "user"} {
 		if given[f] {
@@ -297,24 +279,19 @@ func (a *auditSelection) query(name string, fs *flag.FlagSet, required bool) (db
 	return q, nil
 }
 
-func auditQuery(e *env, args []string) error {
-	fs := e.flags("audit query")
+func auditQuery(fs *flag.FlagSet) action {
 	sel := addSelection(fs)
 	limit := fs.Int("limit", db.DefaultLimit, "at most this many events")
 	offset := fs.Int("offset", 0, "skip this many events first")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("audit query", pos); err != nil {
-		return err
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return func(e *env, _ []string) error { return query(e, fs, sel, *limit, *offset) }
+}
+
+func query(e *env, fs *flag.FlagSet, sel *auditSelection, limit, offset int) error {
+	given := given(fs)
 	switch {
-	case *limit < 1 || *limit > db.MaxLimit:
+	case limit < 1 || limit > db.MaxLimit:
 		return usagef("audit query: --limit must be 1 to %d", db.MaxLimit)
-	case *offset < 0:
+	case offset < 0:
 		return usagef("audit query: --offset must not be negative")
 	case (given["request"] || given["client-request"]) && (given["limit"] || given["offset"]):
 		return usagef("audit query: --request and --client-request return every event of the request: no --limit or --offset")
@@ -325,7 +302,7 @@ func auditQuery(e *env, args []string) error {
 	}
 	max := -1 // every event of a request
 	if !given["request"] && !given["client-request"] {
-		q.Limit, q.Offset, max = *limit, *offset, *limit
+		q.Limit, q.Offset, max = limit, offset, limit
 	}
 	s, err := e.open()
 	if err != nil {
@@ -342,7 +319,7 @@ func auditQuery(e *env, args []string) error {
 		events = append(events, ev)
 	}
 	if e.json {
-		return printJSON(e.stdout, events)
+		return printJSON(e.stdout, mapSlice(events, eventJSONOf))
 	}
 	return eventTable(e.stdout, events)
 }
@@ -357,39 +334,27 @@ func eventTable(w io.Writer, events []db.AuditLog) error {
 	return table(w, []string{"ID", "TIME", "REQUEST", "CLIENT REQUEST", "USER", "KEY", "ACTION", "RESOURCE", "STATUS", "DURATION", "ERROR"}, rows)
 }
 
-// statsView is audit stats' JSON answer.
-type statsView struct {
-	From, To time.Time
-	db.AuditStatistics
-}
-
-func auditStats(e *env, args []string) error {
-	fs := e.flags("audit stats")
+func auditStats(fs *flag.FlagSet) action {
 	var r timeRange
 	r.add(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+	return func(e *env, _ []string) error {
+		from, to, err := r.window("audit stats", time.Now(), 24*time.Hour)
+		if err != nil {
+			return err
+		}
+		s, err := e.open()
+		if err != nil {
+			return err
+		}
+		st, err := s.AuditLogs().Statistics(e.ctx, from, to)
+		if err != nil {
+			return err
+		}
+		if e.json {
+			return printJSON(e.stdout, statsJSONOf(from, to, st))
+		}
+		return printStats(e.stdout, from, to, st)
 	}
-	if err := noArgs("audit stats", pos); err != nil {
-		return err
-	}
-	from, to, err := r.window("audit stats", time.Now(), 24*time.Hour)
-	if err != nil {
-		return err
-	}
-	s, err := e.open()
-	if err != nil {
-		return err
-	}
-	st, err := s.AuditLogs().Statistics(e.ctx, from, to)
-	if err != nil {
-		return err
-	}
-	if e.json {
-		return printJSON(e.stdout, statsView{From: from.UTC(), To: to.UTC(), AuditStatistics: st})
-	}
-	return printStats(e.stdout, from, to, st)
 }
 
 func printStats(w io.Writer, from, to time.Time, st db.AuditStatistics) error {
@@ -434,17 +399,13 @@ func sortedKeys(m map[string]int64) []string {
 	return keys
 }
 
-func auditPrune(e *env, args []string) error {
-	fs := e.flags("audit prune")
+func auditPrune(fs *flag.FlagSet) action {
 	var older durationFlag
-	fs.Var(&older, "older-than", "delete the events older than DURATION, such as 90d (required)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("audit prune", pos); err != nil {
-		return err
-	}
+	fs.Var(&older, "older-than", "delete the events older than this `duration`, such as 90d (required)")
+	return func(e *env, _ []string) error { return pruneOlder(e, older) }
+}
+
+func pruneOlder(e *env, older durationFlag) error {
 	switch {
 	case !older.set:
 		return usagef("audit prune: --older-than is required")
@@ -461,10 +422,7 @@ func auditPrune(e *env, args []string) error {
 		return err
 	}
 	if e.json {
-		return printJSON(e.stdout, struct {
-			Deleted int64
-			Before  time.Time
-		}{n, before.UTC()})
+		return printJSON(e.stdout, pruneJSON{Deleted: n, Before: before.UTC()})
 	}
 	_, err = fmt.Fprintf(e.stdout, "Deleted %d audit events created before %s.\n", n, when(before))
 	return err
@@ -506,18 +464,14 @@ func prune(e *env, s db.Store, before time.Time) (int64, error) {
 var exportColumns = []string{"id", "event_id", "created_at", "request_id", "trace_id", "user_id", "api_key_id", "client_ip",
 	"action", "resource_type", "resource_id", "status", "duration_ms", "error_message", "request_data", "response_data", "client_request_id"}
 
-func auditExport(e *env, args []string) error {
-	fs := e.flags("audit export")
+func auditExport(fs *flag.FlagSet) action {
 	format := fs.String("format", "jsonl", "jsonl or csv")
 	sel := addSelection(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("audit export", pos); err != nil {
-		return err
-	}
-	if *format != "jsonl" && *format != "csv" {
+	return func(e *env, _ []string) error { return export(e, fs, sel, *format) }
+}
+
+func export(e *env, fs *flag.FlagSet, sel *auditSelection, format string) error {
+	if format != "jsonl" && format != "csv" {
 		return usagef("audit export: --format must be jsonl or csv")
 	}
 	q, err := sel.query("audit export", fs, false)
@@ -531,7 +485,7 @@ func auditExport(e *env, args []string) error {
 	}
 	w := bufio.NewWriter(e.stdout)
 	var cw *csv.Writer
-	if *format == "csv" {
+	if format == "csv" {
 		cw = csv.NewWriter(w)
 		if err := cw.Write(exportColumns); err != nil {
 			return err
@@ -549,7 +503,7 @@ func auditExport(e *env, args []string) error {
 		if cw != nil {
 			err = cw.Write(csvRow(ev))
 		} else {
-			err = writeJSONLine(w, ev)
+			err = writeJSONLine(w, eventJSONOf(ev))
 		}
 		if err != nil {
 			return err

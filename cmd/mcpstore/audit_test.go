@@ -56,7 +56,7 @@ func seedAudit(t *testing.T, c cli) db.Store {
 // requestIDs returns the request ids of JSON events, in order.
 func requestIDs(t *testing.T, js string) []string {
 	t.Helper()
-	var evs []db.AuditLog
+	var evs []eventJSON
 	require.NoError(t, json.Unmarshal([]byte(js), &evs), js)
 	out := []string{}
 	for _, ev := range evs {
@@ -70,7 +70,7 @@ func jsonLines(t *testing.T, out string) []string {
 	t.Helper()
 	ids := []string{}
 	for l := range strings.Lines(out) {
-		var ev db.AuditLog
+		var ev eventJSON
 		require.NoError(t, json.Unmarshal([]byte(l), &ev), l)
 		ids = append(ids, ev.RequestID)
 	}
@@ -189,12 +189,7 @@ func TestAuditQuery(t *testing.T) {
 func TestAuditStats(t *testing.T) {
 	eachDB(t, func(t *testing.T, c cli) {
 		seedAudit(t, c)
-		var st struct {
-			From, To                     time.Time
-			Total                        int64
-			ByStatus, ByAction           map[string]int64
-			DurationP50MS, DurationP99MS *float64
-		}
+		var st statsJSON
 		js := c.ok("audit", "stats", "--json")
 		require.NoError(t, json.Unmarshal([]byte(js), &st), js)
 		assert.EqualValues(t, 10, st.Total, "the last 24h by default")
@@ -221,7 +216,7 @@ func TestAuditPrune(t *testing.T) {
 	eachDB(t, func(t *testing.T, c cli) {
 		s := seedAudit(t, c)
 		assert.Equal(t, "Deleted 2 audit events", strings.SplitN(c.ok("audit", "prune", "--older-than", "2d"), " created", 2)[0])
-		var res struct{ Deleted int64 }
+		var res pruneJSON
 		js := c.ok("audit", "prune", "--older-than", "5h", "--json")
 		require.NoError(t, json.Unmarshal([]byte(js), &res), js)
 		assert.EqualValues(t, 5, res.Deleted, "r5..r9")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -23,7 +24,13 @@ import (
 )
 
 func init() {
-	register("demo", "demo                             run the example MCP server end to end on a temporary database", demo)
+	register(command{path: "demo", summary: "run the example MCP server end to end on a temporary database",
+		help: `Run the example MCP server end to end, in a few seconds, with nothing
+but Go: a SQLite database in a temporary folder, a key, the server on a
+loopback port, a real MCP client calling it, and the audit log it leaves.
+It ignores --db: it never touches an operator's database.`,
+		example: "mcpstore demo",
+		setup:   func(*flag.FlagSet) action { return demo }})
 }
 
 // demoPermissions are the demo key's: echo and upper, not
@@ -36,14 +43,7 @@ var demoPermissions = []string{"tools:call:echo", "tools:call:upper",
 // SQLite database in a temporary folder, a key, the example MCP server on
 // a loopback port, a real MCP client calling it, and the audit log it
 // leaves. It ignores --db: it never touches an operator's database.
-func demo(e *env, args []string) (err error) {
-	pos, err := parse(e.flags("demo"), args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("demo", pos); err != nil {
-		return err
-	}
+func demo(e *env, _ []string) (err error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
 	defer cancel()

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // stringList is a repeatable string flag: --role a --role b.
@@ -20,6 +23,13 @@ func (l *stringList) Set(v string) error {
 	}
 	*l = append(*l, v)
 	return nil
+}
+
+// given returns the names of the flags set on the command line.
+func given(fs *flag.FlagSet) map[string]bool {
+	m := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { m[f.Name] = true })
+	return m
 }
 
 // durationFlag is a flag holding a duration in time.ParseDuration's form,
@@ -96,12 +106,9 @@ func (f *timeFlag) Set(v string) error {
 }
 
 // isTerminal reports whether w is a terminal, where progress lines help a
-// person and would only clutter a file or a pipe.
+// person and would only clutter a file or a pipe. /dev/null is a character
+// device but no terminal: it answers no.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -49,17 +49,14 @@ func TestKeys(t *testing.T) {
 		require.True(t, strings.HasPrefix(raw, "mcp_"), out)
 
 		// --json: the key and its record, which has no hash.
-		var created struct {
-			Key, ID, Name, Prefix, Owner, State string
-			Roles, Permissions                  []string
-		}
+		var created newKeyJSON
 		js := c.ok("keys", "create", "--name", "deploy", "--permission", "tools:call:*", "--json")
 		require.NoError(t, json.Unmarshal([]byte(js), &created), js)
 		assert.True(t, strings.HasPrefix(created.Key, created.Prefix), "the prefix is the key's start")
 		assert.Equal(t, "deploy", created.Name)
 		assert.Equal(t, "active", created.State)
 		assert.Equal(t, []string{"tools:call:*"}, created.Permissions)
-		assert.NotContains(t, js, "Hash")
+		assert.NotContains(t, strings.ToLower(js), "hash")
 		raw2 := created.Key
 
 		store := openStore(t, c.dbURL)
@@ -91,11 +88,11 @@ func TestKeys(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(js), &listed), js)
 		require.Len(t, listed, 2)
 		assert.NotContains(t, js, all[0].KeyHash)
-		assert.NotContains(t, js, "KeyHash")
+		assert.NotContains(t, strings.ToLower(js), "hash")
 		js = c.ok("keys", "list", "--user", "alice", "--json")
 		require.NoError(t, json.Unmarshal([]byte(js), &listed), js)
 		require.Len(t, listed, 1)
-		assert.Equal(t, first.ID, listed[0]["ID"])
+		assert.Equal(t, first.ID, listed[0]["id"])
 
 		out = c.ok("keys", "show", first.ID)
 		assert.Contains(t, out, "ci")
@@ -104,8 +101,8 @@ func TestKeys(t *testing.T) {
 		var shown map[string]any
 		js = c.ok("keys", "show", first.ID, "--json")
 		require.NoError(t, json.Unmarshal([]byte(js), &shown), js)
-		assert.Equal(t, first.ID, shown["ID"])
-		assert.Equal(t, "active", shown["State"])
+		assert.Equal(t, first.ID, shown["id"])
+		assert.Equal(t, "active", shown["state"])
 
 		// Verify reads stdin, trims it, exits 0 and prints the principal.
 		code, out := runAll("  "+raw+"\n", "keys", "verify")
@@ -114,10 +111,7 @@ func TestKeys(t *testing.T) {
 		assert.Contains(t, out, "alice")
 		code, out = runAll(raw2+"\n", "keys", "verify", "--json")
 		assert.Equal(t, exitOK, code)
-		var v struct {
-			Valid     bool
-			Principal struct{ KeyID string }
-		}
+		var v verdictJSON
 		require.NoError(t, json.Unmarshal([]byte(out), &v), out)
 		assert.True(t, v.Valid)
 		assert.Equal(t, created.ID, v.Principal.KeyID)
@@ -136,8 +130,8 @@ func TestKeys(t *testing.T) {
 		assert.Equal(t, "invalid API key\n", errOut)
 		js = c.ok("keys", "show", first.ID, "--json")
 		require.NoError(t, json.Unmarshal([]byte(js), &shown), js)
-		assert.Equal(t, "revoked", shown["State"])
-		assert.Equal(t, "leaked", shown["RevokeReason"])
+		assert.Equal(t, "revoked", shown["state"])
+		assert.Equal(t, "leaked", shown["revoke_reason"])
 		code, _, errOut = c.run("garbage", "keys", "verify")
 		assert.Equal(t, exitFail, code)
 		assert.Equal(t, "invalid API key\n", errOut)
@@ -155,7 +149,7 @@ func TestKeys(t *testing.T) {
 		}
 		js = c.ok("keys", "show", created.ID, "--json")
 		require.NoError(t, json.Unmarshal([]byte(js), &shown), js)
-		assert.Equal(t, "rotating", shown["State"])
+		assert.Equal(t, "rotating", shown["state"])
 		code, out, errOut = c.run("", "keys", "rotate", created.ID)
 		assert.Equal(t, exitFail, code, "a key rotated already cannot be rotated again")
 		assert.Empty(t, out)
@@ -163,7 +157,7 @@ func TestKeys(t *testing.T) {
 		code, out = runAll(raw3, "keys", "verify", "--json")
 		require.Equal(t, exitOK, code)
 		require.NoError(t, json.Unmarshal([]byte(out), &v), out)
-		var rotated struct{ Key, ID, Replaces, State string }
+		var rotated newKeyJSON
 		js = c.ok("keys", "rotate", v.Principal.KeyID, "--json")
 		require.NoError(t, json.Unmarshal([]byte(js), &rotated), js)
 		assert.Equal(t, v.Principal.KeyID, rotated.Replaces)

@@ -8,10 +8,16 @@
 //
 // The database comes from --db or MCPSTORE_DATABASE_URL, default
 // sqlite:mcpstore.db. Every command prints an aligned table or plain text,
-// or JSON with --json. An error is one line on stderr and a non-zero exit.
+// or JSON with --json (snake_case field names, stable). `mcpstore COMMAND
+// -h` prints a command's usage, flags and an example; `mcpstore completion
+// bash|zsh|fish` a shell's completion script. An error is one line on
+// stderr and exit code 1; a bad command line, exit code 2 and the usage.
+//
+// Each command is declared once, with register (command.go).
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -19,9 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"regexp"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/mcpstore/mcpstore/db"
 	"github.com/mcpstore/mcpstore/db/dbopen"
@@ -49,26 +53,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	store  db.Store
+	cmd    *command // the command named so far: its usage follows a usage error
 }
-
-// command is one subcommand: its usage line and what it runs.
-type command struct {
-	usage string
-	run   func(e *env, args []string) error
-}
-
-var commands = map[string]command{}
-
-func register(name, usage string, run func(e *env, args []string) error) {
-	commands[name] = command{usage: usage, run: run}
-}
-
-// usageError marks an error in the command line: exit code 2.
-type usageError struct{ msg string }
-
-func (u usageError) Error() string { return u.msg }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
 // exitError carries a chosen exit code with no message (keys verify's "no").
 type exitError struct{ code int }
@@ -77,66 +63,24 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
-	fs := flag.NewFlagSet("mcpstore", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	e.globalFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return fail(e, usagef("%v", err))
-	}
-	rest := fs.Args()
-	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
-		printUsage(stdout)
-		return exitOK
-	}
-	cmd, ok := commands[rest[0]]
-	if !ok {
-		return fail(e, usagef("unknown command %q (run 'mcpstore help')", rest[0]))
-	}
 	defer func() {
 		if e.store != nil {
 			e.store.Close()
 		}
 	}()
-	return fail(e, cmd.run(e, rest[1:]))
+	err := dispatch(e, args)
+	if h := (errHelp{}); errors.As(err, &h) {
+		printHelp(stdout, e, h.cmd, true)
+		return exitOK
+	}
+	return fail(e, err)
 }
 
-// globalFlags adds --db and --json; every subcommand accepts them too, so
-// they may stand before or after the command.
+// globalFlags adds --db and --json; every command accepts them, so they
+// may stand before or after the command's words.
 func (e *env) globalFlags(fs *flag.FlagSet) {
-	def := os.Getenv("MCPSTORE_DATABASE_URL")
-	if def == "" {
-		def = "sqlite:mcpstore.db"
-	}
-	if e.dbURL != "" {
-		def = e.dbURL
-	}
-	fs.StringVar(&e.dbURL, "db", def, "database URL: postgres://... or sqlite:PATH (env MCPSTORE_DATABASE_URL)")
-	fs.BoolVar(&e.json, "json", e.json, "print JSON")
-}
-
-// flags returns a FlagSet for a subcommand, with the global flags.
-func (e *env) flags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	e.globalFlags(fs)
-	return fs
-}
-
-// parse parses a subcommand's flags, allowing flags after positional
-// arguments ("keys show ID --json"), and returns the positional ones.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, usagef("%s: %v", fs.Name(), err)
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
+	fs.StringVar(&e.dbURL, "db", e.dbURL, "")
+	fs.BoolVar(&e.json, "json", e.json, "")
 }
 
 // open opens (once) the database the flags name.
@@ -144,7 +88,8 @@ func (e *env) open() (db.Store, error) {
 	if e.store != nil {
 		return e.store, nil
 	}
-	s, err := dbopen.Open(e.ctx, e.dbURL, dbopen.Options{})
+	url := cmp.Or(e.dbURL, os.Getenv("MCPSTORE_DATABASE_URL"), "sqlite:mcpstore.db")
+	s, err := dbopen.Open(e.ctx, url, dbopen.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -164,29 +109,11 @@ func fail(e *env, err error) int {
 	fmt.Fprintln(e.stderr, "mcpstore: "+strings.TrimPrefix(msg, "mcpstore: "))
 	var u usageError
 	if errors.As(err, &u) {
+		if c := cmp.Or(u.cmd, e.cmd); c != nil {
+			fmt.Fprintln(e.stderr)
+			printHelp(e.stderr, e, c, false)
+		}
 		return exitUsage
 	}
 	return exitFail
 }
-
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: mcpstore [--db URL] [--json] COMMAND [ARGS]")
-	fmt.Fprintln(w, "\nThe database is --db, or MCPSTORE_DATABASE_URL, or sqlite:mcpstore.db.\n\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sortStrings(names)
-	// A usage line is "SYNOPSIS  DESCRIPTION": align the descriptions.
-	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
-	for _, n := range names {
-		synopsis, desc := commands[n].usage, ""
-		if loc := twoSpaces.FindStringIndex(synopsis); loc != nil {
-			synopsis, desc = synopsis[:loc[0]], synopsis[loc[1]:]
-		}
-		fmt.Fprintf(tw, "  %s\t%s\n", synopsis, desc)
-	}
-	tw.Flush()
-}
-
-var twoSpaces = regexp.MustCompile(`\s{2,}`)

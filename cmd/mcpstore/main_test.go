@@ -51,10 +51,7 @@ func TestMigrate(t *testing.T) {
 		assert.Contains(t, out, "pending")
 		assert.Equal(t, "migrate up: ok\n", c.ok("migrate", "up"))
 		out = c.ok("migrate", "status", "--json")
-		var st []struct {
-			Version int64
-			Applied bool
-		}
+		var st []migrationJSON
 		require.NoError(t, json.Unmarshal([]byte(out), &st), out)
 		require.NotEmpty(t, st)
 		for _, m := range st {
@@ -64,21 +61,39 @@ func TestMigrate(t *testing.T) {
 	})
 }
 
+// A bad command line: exit 2, nothing on stdout, the error on the first
+// line of stderr, then the usage of the command it was for.
 func TestUsageErrors(t *testing.T) {
 	c := cli{t, testdb.SQLiteEmptyURL(t)}
-	for _, args := range [][]string{{"bogus"}, {"migrate"}, {"migrate", "sideways"}, {"tools"}, {"tools", "list", "--nope"}} {
-		code, out, errOut := c.run("", args...)
-		assert.Equal(t, exitUsage, code, "%v", args)
-		assert.Empty(t, out, "%v", args)
-		assert.Equal(t, 1, strings.Count(errOut, "\n"), "one line on stderr: %q", errOut)
-		assert.True(t, strings.HasPrefix(errOut, "mcpstore: "), errOut)
+	for _, tc := range []struct {
+		args  []string
+		usage string
+	}{
+		{[]string{"bogus"}, "usage: mcpstore COMMAND"},
+		{[]string{"migrate"}, "usage: mcpstore migrate COMMAND"},
+		{[]string{"migrate", "sideways"}, "usage: mcpstore migrate COMMAND"},
+		{[]string{"tools"}, "usage: mcpstore tools COMMAND"},
+		{[]string{"tools", "list", "--nope"}, "usage: mcpstore tools list [flags]"},
+		{[]string{"keys", "show"}, "usage: mcpstore keys show ID"},
+		{[]string{"keys", "show", "a", "b"}, "usage: mcpstore keys show ID"},
+		{[]string{"keys", "create"}, "usage: mcpstore keys create [flags]"},
+		{[]string{"audit", "tail", "-n", "x"}, "usage: mcpstore audit tail [flags]"},
+		{[]string{"--nope"}, "usage: mcpstore COMMAND"},
+	} {
+		code, out, errOut := c.run("", tc.args...)
+		assert.Equal(t, exitUsage, code, "%v", tc.args)
+		assert.Empty(t, out, "%v", tc.args)
+		first, rest, _ := strings.Cut(errOut, "\n")
+		assert.True(t, strings.HasPrefix(first, "mcpstore: "), errOut)
+		assert.True(t, strings.HasPrefix(rest, "\n"+tc.usage+"\n"), "%v: the usage follows: %q", tc.args, errOut)
 	}
 	code, out, _ := c.run("", "help")
 	assert.Equal(t, 0, code)
-	assert.Contains(t, out, "migrate up|down|status")
+	assert.Contains(t, out, "migrate up ")
 
 	bad := cli{t, "mysql://nowhere"}
 	code, _, errOut := bad.run("", "migrate", "status")
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, errOut, "url")
+	assert.Equal(t, 1, strings.Count(errOut, "\n"), "a failure is one line: %q", errOut)
 }

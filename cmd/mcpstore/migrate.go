@@ -1,58 +1,68 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"strconv"
 )
 
 func init() {
-	register("migrate", "migrate up|down|status      apply, roll back one, or list migrations", migrate)
+	register(command{path: "migrate", summary: "apply, roll back or list the schema's migrations",
+		example: "mcpstore migrate status\nmcpstore migrate up --db postgres://gw@db.internal/mcp"})
+	for _, dir := range []struct{ name, summary, help string }{
+		{"up", "apply every pending migration", "Apply every pending migration. Replicas that start together may all run it:\nPostgreSQL migrates once (an advisory lock), SQLite under a file lock."},
+		{"down", "roll back the newest applied migration", ""},
+	} {
+		register(command{path: "migrate " + dir.name, summary: dir.summary, help: dir.help,
+			example: "mcpstore migrate " + dir.name,
+			setup: func(*flag.FlagSet) action {
+				return func(e *env, _ []string) error { return migrate(e, dir.name) }
+			}})
+	}
+	register(command{path: "migrate status", summary: "list every migration, applied or pending",
+		example: "mcpstore migrate status --json",
+		setup:   func(*flag.FlagSet) action { return migrateStatus }})
 }
 
-func migrate(e *env, args []string) error {
-	pos, err := parse(e.flags("migrate"), args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("usage: mcpstore migrate up|down|status")
-	}
+func migrate(e *env, dir string) error {
 	s, err := e.open()
 	if err != nil {
 		return err
 	}
-	switch pos[0] {
-	case "up", "down":
-		if pos[0] == "up" {
-			err = s.MigrateUp(e.ctx)
-		} else {
-			err = s.MigrateDown(e.ctx)
-		}
-		if err != nil {
-			return err
-		}
-		if e.json {
-			return printJSON(e.stdout, map[string]string{"migrate": pos[0], "status": "ok"})
-		}
-		_, err = fmt.Fprintf(e.stdout, "migrate %s: ok\n", pos[0])
-		return err
-	case "status":
-		st, err := s.MigrationStatus(e.ctx)
-		if err != nil {
-			return err
-		}
-		if e.json {
-			return printJSON(e.stdout, st)
-		}
-		rows := make([][]string, len(st))
-		for i, m := range st {
-			state := "pending"
-			if m.Applied {
-				state = "applied"
-			}
-			rows[i] = []string{strconv.FormatInt(m.Version, 10), m.Source, state, when(m.AppliedAt)}
-		}
-		return table(e.stdout, []string{"VERSION", "SOURCE", "STATE", "APPLIED AT"}, rows)
+	if dir == "up" {
+		err = s.MigrateUp(e.ctx)
+	} else {
+		err = s.MigrateDown(e.ctx)
 	}
-	return usagef("usage: mcpstore migrate up|down|status")
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, map[string]string{"migrate": dir, "status": "ok"})
+	}
+	_, err = fmt.Fprintf(e.stdout, "migrate %s: ok\n", dir)
+	return err
+}
+
+func migrateStatus(e *env, _ []string) error {
+	s, err := e.open()
+	if err != nil {
+		return err
+	}
+	st, err := s.MigrationStatus(e.ctx)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return printJSON(e.stdout, mapSlice(st, migrationJSONOf))
+	}
+	rows := make([][]string, len(st))
+	for i, m := range st {
+		state := "pending"
+		if m.Applied {
+			state = "applied"
+		}
+		rows[i] = []string{strconv.FormatInt(m.Version, 10), m.Source, state, when(m.AppliedAt)}
+	}
+	return table(e.stdout, []string{"VERSION", "SOURCE", "STATE", "APPLIED AT"}, rows)
 }

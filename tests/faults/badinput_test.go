@@ -109,7 +109,8 @@ func (f *fixture) post(t *testing.T, auth, body string) error {
 }
 
 // cli runs the mcpstore command on the fixture's database and returns its
-// exit code. Its stderr must be one line at most and never hold the key.
+// exit code. Its stderr must be one line at most (then the usage, for a bad
+// command line) and never hold the key.
 func (f *fixture) cli(t *testing.T, stdin string, args ...string) error {
 	cmd := exec.CommandContext(t.Context(), binary(t), append([]string{"--db", f.url}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
@@ -122,8 +123,11 @@ func (f *fixture) cli(t *testing.T, stdin string, args ...string) error {
 	} else if err != nil {
 		return err
 	}
-	if n := strings.Count(strings.TrimSpace(stderr.String()), "\n"); code != 0 && (n > 0 || stderr.Len() == 0) {
-		t.Errorf("stderr is not one line: %q", stderr.String())
+	// A failure is one line; a bad command line (exit 2) is one line and
+	// then the command's usage.
+	first, rest, _ := strings.Cut(stderr.String(), "\n")
+	if code != 0 && (first == "" || rest != "" && (code != 2 || !strings.HasPrefix(rest, "\nusage: mcpstore "))) {
+		t.Errorf("stderr is not one line (and the usage, for a bad command line): %q", stderr.String())
 	}
 	if strings.Contains(stdout.String()+stderr.String(), f.raw) {
 		t.Errorf("the CLI printed the key")
